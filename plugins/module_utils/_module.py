@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright: mtls.apim contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The module wrapper: auth options merged into every module, lazy SDK clients, one error exit."""
+
+from __future__ import annotations
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.mtls.apim.plugins.module_utils._auth import AUTH_ARGSPEC, AuthError, AzureAuth
+from ansible_collections.mtls.apim.plugins.module_utils._errors import AzureError, ModuleError, from_http_error
+from ansible_collections.mtls.apim.plugins.module_utils import _clients
+
+
+class AzureModule:
+    """Wraps AnsibleModule for one Azure module.
+
+    Modules call run(handler_function): everything it raises as ModuleError (bad input, Azure
+    errors, refused operations) ends as fail_json with a message, never as a traceback.
+    """
+
+    def __init__(self, argument_spec, sdks=(), **kwargs):
+        spec = dict(AUTH_ARGSPEC)
+        spec.update(argument_spec)
+        self.module = AnsibleModule(argument_spec=spec, **kwargs)
+        self.params = self.module.params
+        self.check_mode = self.module.check_mode
+        self.diff_mode = self.module._diff
+        self._auth = None
+        self._clients = {}
+        for sdk in sdks:
+            error = _clients.import_error(sdk)
+            if error is not None:
+                self.module.fail_json(msg=missing_required_lib(_clients.PIP_NAMES[sdk]), exception=error)
+
+    @property
+    def auth(self):
+        if self._auth is None:
+            self._auth = AzureAuth(self.params)
+        return self._auth
+
+    def client(self, kind):
+        """An SDK client of `kind` (see _clients.FACTORIES), built once per process."""
+        if kind not in self._clients:
+            self._clients[kind] = _clients.FACTORIES[kind](self.auth)
+        return self._clients[kind]
+
+    def warn(self, msg):
+        self.module.warn(msg)
+
+    def run(self, func):
+        """Run func(self) -> result dict and exit with it; turn every expected failure into fail_json."""
+        try:
+            result = func(self)
+        except AzureError as exc:
+            self.module.fail_json(msg=exc.msg, **exc.details)
+        except ModuleError as exc:
+            self.module.fail_json(msg=exc.msg, **exc.details)
+        except AuthError as exc:
+            self.module.fail_json(msg='Authentication: %s' % exc)
+        except Exception as exc:  # pylint: disable=broad-except
+            self._fail_unexpected(exc)
+        self.module.exit_json(**result)
+
+    def _fail_unexpected(self, exc):
+        """azure-core errors that escaped a handler (sign-in, TLS, connection) get a clean message."""
+        try:
+            from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, AzureError as CoreError
+        except ImportError:  # pragma: no cover - the SDK check ran at start-up
+            raise exc from None
+        if isinstance(exc, ClientAuthenticationError):
+            self.module.fail_json(msg='Authentication failed: %s' % _first_line(exc))
+        if isinstance(exc, HttpResponseError):
+            error = from_http_error(exc)
+            self.module.fail_json(msg=error.msg, **error.details)
+        if isinstance(exc, CoreError):
+            self.module.fail_json(msg='Could not reach Azure: %s' % _first_line(exc))
+        self.module.fail_json(msg='Unexpected error: %s' % exc, exception=traceback.format_exc())
+
+
+def _first_line(exc):
+    text = getattr(exc, 'message', None) or str(exc)
+    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
