@@ -63,11 +63,11 @@ def inspect_pfx(data, password, field):
                               'format.' % field) from None
         raise ModuleError('password does not open the PFX given in %s: check the password (leave it out '
                           'only for a PFX without one).' % field) from None
-    if cert is None:
-        raise ModuleError('%s holds no certificate.' % field)
     if key is None:
         raise ModuleError('%s holds no private key: a client certificate for APIM must be a PFX with its '
                           'private key (openssl pkcs12 -export -inkey ...).' % field)
+    if cert is None:
+        raise ModuleError('%s holds a private key but no certificate for it.' % field)
     der = cert.public_bytes(serialization.Encoding.DER)
     digest = hashes.Hash(hashes.SHA1())  # nosec - SHA-1 is the thumbprint algorithm APIM reports
     digest.update(der)

@@ -1,0 +1,35 @@
+"""Finding authentication-certificate uses in policy documents."""
+
+from ansible_collections.mtls.apim.plugins.module_utils._handlers.references import (
+    References, describe, policy_certificate_uses)
+
+POLICY = '''<policies>
+  <inbound>
+    <base />
+    <!-- gateway credential -->
+    <authentication-certificate certificate-id="Backend-Client" />
+    <send-request mode="new" response-variable-name="r">
+      <set-url>https://x</set-url>
+      <authentication-certificate thumbprint="ab12" />
+    </send-request>
+  </inbound>
+  <backend><forward-request /></backend>
+</policies>'''
+
+
+def test_policy_uses_by_id_and_thumbprint():
+    assert policy_certificate_uses(POLICY) == [('certificate-id', 'Backend-Client'), ('thumbprint', 'ab12')]
+    assert policy_certificate_uses('<policies><inbound') == []
+
+
+def test_reference_matching_by_name_and_thumbprint():
+    refs = References([
+        dict(kind='backend', backend='orders', by='certificate-id',
+             value='/subscriptions/s/resourceGroups/r/providers/Microsoft.ApiManagement/service/a/certificates/backend-client'),
+        dict(kind='backend', backend='legacy', by='certificate-id', value='/certificates/other'),
+        dict(kind='api_policy', api='orders', by='thumbprint', value='AB12'),
+    ])
+    found = refs.of('backend-client', 'ab12')
+    assert [r.get('backend') or r.get('api') for r in found] == ['orders', 'orders']
+    assert describe(found[1]) == 'the policy of API orders (by thumbprint)'
+    assert refs.of('unused', 'FFFF') == []
