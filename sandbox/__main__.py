@@ -1,0 +1,24 @@
+"""``python -m sandbox run --state-dir DIR [--port N]``."""
+
+import argparse
+import sys
+
+from sandbox.server import run
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m sandbox")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run_p = sub.add_parser("run", help="serve the sandbox until SIGTERM/SIGINT")
+    run_p.add_argument("--state-dir", required=True)
+    run_p.add_argument("--port", type=int, default=0,
+                       help="0 = reuse the state dir's port if free, else any free port")
+    run_p.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run(args.state_dir, args.port, verbose=args.verbose)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
