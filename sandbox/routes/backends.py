@@ -1,6 +1,7 @@
 """APIM backends (apimbackends.json), with the certificate-reference check of the service."""
 
 import copy
+import urllib.parse
 
 from flask import g, request
 
@@ -34,9 +35,14 @@ def _certificate_entity(service, certificate_id):
 
 
 def _validate(service, props):
-    if not props.get("url"):
+    url = props.get("url")
+    if not url:
         # Spec: url is required. The wording is the sandbox's.
         raise validation_error("url", "Backend url is required.")
+    parsed = urllib.parse.urlsplit(url) if isinstance(url, str) else None
+    if not parsed or not parsed.scheme or not (parsed.netloc or parsed.scheme == "fabric"):
+        # APIM wants an absolute URL (Service Fabric backends use fabric:/app/service).
+        raise validation_error("url", f"Backend url '{url}' is not a valid absolute URL.")
     if props.get("protocol") not in PROTOCOLS:
         raise validation_error("protocol",
                                f"Backend protocol must be one of {', '.join(PROTOCOLS)}.")

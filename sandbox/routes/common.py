@@ -109,7 +109,10 @@ def delete_entity(existing, missing_status=204, deleted_status=200):
     if not (request.headers.get("If-Match") or "").strip():
         raise if_match_required()
     if existing is None:
-        return deleted_response(False, missing_status)
+        if "*" in [_normalise(t) for t in request.headers["If-Match"].split(",")]:
+            return deleted_response(False, missing_status)
+        # A specific tag cannot match an entity that does not exist (HTTP If-Match).
+        raise precondition_failed()
     check_if_match(existing, required=True)
     g.store.delete(existing["id"])
     return make_response("", deleted_status)
