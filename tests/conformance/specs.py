@@ -118,10 +118,6 @@ class Operation:
         return len(re.sub(r"\{[^}]+\}", "", self.template))
 
 
-class ValidationFailure(AssertionError):
-    pass
-
-
 class SpecSet:
     """All Swagger files under a specs root, with operation lookup and body validation."""
 
@@ -377,3 +373,51 @@ def load_or_skip():
     if root not in _LOADED:
         _LOADED[root] = SpecSet(root)
     return _LOADED[root]
+
+
+def _merged(spec_set, schema, mode, seen=()):
+    """(properties, additionalProperties) of a converted schema, through $ref, allOf, anyOf."""
+    while "$ref" in schema:
+        key = _unescape_pointer_token(schema["$ref"].rsplit("/", 1)[-1])
+        if key in seen:
+            return {}, None
+        seen += (key,)
+        schema = spec_set._defs[mode][key] or {}
+    props, extra = dict(schema.get("properties", {})), schema.get("additionalProperties")
+    for sub in schema.get("allOf", []) + schema.get("anyOf", []):
+        sub_props, sub_extra = _merged(spec_set, sub, mode, seen)
+        props.update(sub_props)
+        extra = extra if extra is not None else sub_extra
+    return props, extra
+
+
+def undocumented_properties(spec_set, schema, base_file, mode, instance):
+    """JSON paths of object members the spec does not declare (Swagger allows them; ARM's
+    clients ignore them, so a test double that invents fields would mislead its users)."""
+    spec_set.validator_for(schema, base_file, mode)  # fills the definitions table
+    found = []
+
+    def walk(conv, value, where):
+        props, extra = _merged(spec_set, conv, mode)
+        item_schema = conv
+        while "$ref" in item_schema:
+            item_schema = spec_set._defs[mode][_unescape_pointer_token(item_schema["$ref"].rsplit("/", 1)[-1])] or {}
+        if isinstance(value, dict):
+            if not props:
+                if isinstance(extra, dict):
+                    for k, v in value.items():
+                        walk(extra, v, f"{where}.{k}")
+                return  # free-form object
+            for k, v in value.items():
+                if k in props:
+                    walk(props[k], v, f"{where}.{k}")
+                elif isinstance(extra, dict):
+                    walk(extra, v, f"{where}.{k}")
+                elif extra is not True:
+                    found.append(f"{where}.{k}")
+        elif isinstance(value, list) and isinstance(item_schema.get("items"), dict):
+            for i, v in enumerate(value):
+                walk(item_schema["items"], v, f"{where}[{i}]")
+
+    walk(spec_set._convert(schema, base_file, mode), drop_nulls(instance), "$")
+    return found

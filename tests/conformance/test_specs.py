@@ -172,3 +172,23 @@ def test_absent_specs_fail_the_suite_on_ci():
     result = _run_pytest_without_specs(ci="true")
     assert result.returncode not in (0, 5), result.stdout
     assert "CI=true requires them" in result.stdout
+
+
+def test_upstream_examples_declare_only_documented_properties():
+    extra = []
+    for op, name, kind, status, body in CASES:
+        if kind == "response":
+            schema, base, _ = SPECS.response_schema_ref(op, status)
+            found = specs.undocumented_properties(SPECS, schema, base, "response", body)
+            extra += [f"{op.operation_id} {name} {status}: {found}"] if found else []
+    assert not extra
+
+
+def test_undocumented_property_is_reported():
+    op, body = _certificate_get()
+    schema, base, _ = SPECS.response_schema_ref(op, 200)
+    broken = copy.deepcopy(body)
+    broken["properties"]["invented"] = 1
+    broken["count"] = 1
+    assert specs.undocumented_properties(SPECS, schema, base, "response", broken) == [
+        "$.properties.invented", "$.count"]

@@ -1,0 +1,464 @@
+"""The sandbox answers like Azure: every operation it emulates, driven by the real SDK clients,
+sends request bodies and gets response bodies that validate against the official specs.
+
+One scenario (module fixture) runs every step whose operationId the sandbox registers, with
+every raw request/response captured by azure-core's ``raw_response_hook``. The tests then check
+each exchange against the spec operation of the same operationId, method and path, using the
+api-version the SDK sent (or, when that spec file is absent, the nearest version present).
+A route the sandbox registers without a step here fails ``test_every_registered_operation_is_exercised``.
+"""
+
+import base64
+import datetime
+import json
+import re
+import ssl
+import subprocess
+import sys
+import urllib.request
+import warnings
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+import specs
+
+SPECS = specs.load_or_skip()
+
+from sandbox.routes import OPERATIONS  # noqa: E402  (after the skip: no specs, no sandbox needed)
+
+REGISTRY = sorted({(op[0], op[1].upper(), op[2]) for op in OPERATIONS})
+REGISTERED_IDS = sorted({op_id for op_id, _, _ in REGISTRY})
+
+RG, SERVICE, VAULT, LOCATION = "rg-conformance", "apim-conformance", "kv-conformance", "westeurope"
+API, API_OPERATION = "echo-api", "get-echo"
+POLICY_XML = "<policies><inbound><base /></inbound><backend><base /></backend>" \
+             "<outbound><base /></outbound><on-error><base /></on-error></policies>"
+
+
+# -- capture --------------------------------------------------------------------------------
+
+@dataclass
+class Exchange:
+    method: str
+    path: str
+    api_version: str
+    request_body: object
+    status: int
+    response_body: object
+    response_text: str
+    step: str
+
+    def describe(self):
+        return f"{self.method} {self.path} -> {self.status} (step {self.step})"
+
+
+def _json_or_text(raw):
+    if raw in (None, b"", ""):
+        return None, ""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, (bytes, bytearray)) else str(raw)
+    try:
+        return json.loads(text), text
+    except ValueError:
+        return _NOT_JSON, text
+
+
+_NOT_JSON = object()
+
+
+class Recorder:
+    def __init__(self):
+        self.exchanges = []
+        self.step = "setup"
+
+    def hook(self, pipeline_response):
+        request, response = pipeline_response.http_request, pipeline_response.http_response
+        url = urlsplit(request.url)
+        request_body, _ = _json_or_text(request.body)
+        response_body, text = (None, "") if request.method == "HEAD" else _json_or_text(response.body())
+        self.exchanges.append(Exchange(
+            request.method, url.path, (parse_qs(url.query).get("api-version") or [""])[0],
+            request_body, response.status_code, response_body, text, self.step))
+
+
+def _template_regex(template):
+    pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+    return re.compile("^" + pattern + "/?$", re.IGNORECASE)
+
+
+_REGISTRY_REGEXES = [(op_id, method, _template_regex(path)) for op_id, method, path in REGISTRY]
+
+
+def registered_operation(exchange):
+    """The sandbox operationId serving this exchange (most specific template), or None."""
+    found = [(len(rx.pattern), op_id) for op_id, method, rx in _REGISTRY_REGEXES
+             if method == exchange.method and rx.match(exchange.path)]
+    return max(found)[1] if found else None
+
+
+# -- the sandbox ----------------------------------------------------------------------------
+
+def _start_sandbox(state_dir):
+    try:
+        from sandbox.testing import SandboxProcess
+    except ImportError:
+        SandboxProcess = None
+    if SandboxProcess is not None:
+        proc = SandboxProcess(str(state_dir))
+        proc.__enter__()
+        return proc.info, lambda: proc.__exit__(None, None, None)
+    process = subprocess.Popen([sys.executable, "-m", "sandbox", "run", "--state-dir", str(state_dir)],
+                               cwd=str(specs.REPO_ROOT), stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    if not line:
+        process.kill()
+        pytest.fail(f"sandbox did not start (exit {process.wait()})")
+
+    def stop():
+        process.terminate()
+        process.wait(timeout=30)
+    return json.loads(line), stop
+
+
+class Admin:
+    def __init__(self, info):
+        self.base = info["admin_url"]
+        self.context = ssl.create_default_context(cafile=info["ca_bundle"])
+
+    def call(self, method, path, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.base + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, context=self.context, timeout=30) as response:
+            text = response.read().decode()
+        return json.loads(text) if text else None
+
+
+def make_pfx(password=b"conformance"):
+    """A self-signed certificate and key as a base64 PKCS#12 (what APIM accepts as `data`)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "conformance.example")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365)).sign(key, hashes.SHA256()))
+    encryption = serialization.BestAvailableEncryption(password) if password else serialization.NoEncryption()
+    pfx = pkcs12.serialize_key_and_certificates(b"conformance", key, cert, None, encryption)
+    return base64.b64encode(pfx).decode()
+
+
+# -- the scenario ---------------------------------------------------------------------------
+
+class Scenario:
+    """Steps keyed by operationId; each runs the SDK call(s) for that operation."""
+
+    def __init__(self, info, recorder):
+        from azure.identity import ClientSecretCredential
+        from azure.mgmt.apimanagement import ApiManagementClient
+
+        self.info, self.recorder, self.admin = info, recorder, Admin(info)
+        url, ca = info["url"], info["ca_bundle"]
+        self.credential = ClientSecretCredential(
+            info["tenant"], info["client_id"], info["secret"], authority=url,
+            disable_instance_discovery=True, connection_verify=ca)
+        common = dict(base_url=url, credential_scopes=[url + "/.default"], connection_verify=ca,
+                      raw_response_hook=recorder.hook, retry_total=0, polling_interval=0)
+        self.apim = ApiManagementClient(self.credential, info["subscription_id"], **common)
+        self.keyvault = None
+        try:
+            from azure.mgmt.keyvault import KeyVaultManagementClient
+            self.keyvault = KeyVaultManagementClient(self.credential, info["subscription_id"], **common)
+        except ImportError:
+            pass
+        self.errors = {}     # step -> unexpected exception text
+        self.expected_errors = []  # (step, status wanted, status got)
+
+    def seed(self):
+        self.admin.call("POST", "/reset")
+        self.admin.call("POST", "/seed", {
+            "resource_groups": [{"name": RG, "location": LOCATION}],
+            "services": [{"resource_group": RG, "name": SERVICE, "location": LOCATION,
+                          "sku": {"name": "Developer", "capacity": 1},
+                          "identity": {"type": "SystemAssigned"}}],
+            "vaults": [{"resource_group": RG, "name": VAULT, "location": LOCATION}]})
+        self.secret = self.admin.call("PUT", f"/vaults/{VAULT}/secrets/conformance-cert",
+                                      {"value": make_pfx(password=None), "content_type": "application/x-pkcs12"})
+
+    def run(self, step, fn):
+        self.recorder.step = step
+        try:
+            fn()
+        except Exception as err:  # noqa: BLE001 - reported per operation by the tests
+            self.errors[step] = f"{type(err).__name__}: {str(err)[:500]}"
+
+    def expect_error(self, step, status, fn):
+        from azure.core.exceptions import HttpResponseError
+
+        self.recorder.step = step
+        try:
+            fn()
+        except HttpResponseError as err:
+            self.expected_errors.append((step, status, err.status_code))
+            return
+        self.expected_errors.append((step, status, None))
+
+    # The steps, in an order where every resource exists before it is read, changed or deleted.
+    def steps(self):
+        m = self.apim
+        from azure.mgmt.apimanagement import models as am
+
+        pfx_password = "conformance"
+        pfx = make_pfx(pfx_password.encode())
+
+        def grant_vault_access():
+            service = m.api_management_service.get(RG, SERVICE)
+            from azure.mgmt.keyvault import models as kv
+            self.keyvault.vaults.update_access_policy(RG, VAULT, "add", kv.VaultAccessPolicyParameters(
+                properties=kv.VaultAccessPolicyProperties(access_policies=[kv.AccessPolicyEntry(
+                    tenant_id=service.identity.tenant_id, object_id=service.identity.principal_id,
+                    permissions=kv.Permissions(secrets=["get", "list"]))])))
+
+        def backend(url="https://backend.example/api"):
+            return am.BackendContract(url=url, protocol="http", description="conformance",
+                                      tls=am.BackendTlsProperties(validate_certificate_chain=True,
+                                                                  validate_certificate_name=True))
+
+        return [
+            ("ApiManagementService_Get", lambda: m.api_management_service.get(RG, SERVICE)),
+            ("ApiManagementService_ListByResourceGroup",
+             lambda: list(m.api_management_service.list_by_resource_group(RG))),
+            ("ApiManagementService_List", lambda: list(m.api_management_service.list())),
+            ("Vaults_Get", lambda: self.keyvault.vaults.get(RG, VAULT)),
+            ("Vaults_UpdateAccessPolicy", grant_vault_access),
+            # certificates: uploaded PFX and Key Vault reference
+            ("Certificate_CreateOrUpdate", lambda: (
+                m.certificate.create_or_update(RG, SERVICE, "uploaded", am.CertificateCreateOrUpdateParameters(
+                    data=pfx, password=pfx_password)),
+                m.certificate.create_or_update(RG, SERVICE, "from-vault", am.CertificateCreateOrUpdateParameters(
+                    key_vault=am.KeyVaultContractCreateProperties(
+                        secret_identifier=self.secret["versionless_id"]))),
+                m.certificate.create_or_update(RG, SERVICE, "uploaded", am.CertificateCreateOrUpdateParameters(
+                    data=pfx, password=pfx_password), if_match="*"))),
+            ("Certificate_Get", lambda: (m.certificate.get(RG, SERVICE, "uploaded"),
+                                         m.certificate.get(RG, SERVICE, "from-vault"))),
+            ("Certificate_GetEntityTag", lambda: m.certificate.get_entity_tag(RG, SERVICE, "uploaded")),
+            ("Certificate_ListByService", lambda: list(m.certificate.list_by_service(RG, SERVICE))),
+            ("Certificate_RefreshSecret", lambda: m.certificate.refresh_secret(RG, SERVICE, "from-vault")),
+            # backends
+            ("Backend_CreateOrUpdate", lambda: m.backend.create_or_update(RG, SERVICE, "conformance", backend())),
+            ("Backend_Get", lambda: m.backend.get(RG, SERVICE, "conformance")),
+            ("Backend_GetEntityTag", lambda: m.backend.get_entity_tag(RG, SERVICE, "conformance")),
+            ("Backend_ListByService", lambda: list(m.backend.list_by_service(RG, SERVICE))),
+            ("Backend_Update", lambda: m.backend.update(RG, SERVICE, "conformance", "*",
+                                                        am.BackendUpdateParameters(description="updated"))),
+            ("Backend_Reconnect", lambda: m.backend.reconnect(RG, SERVICE, "conformance")),
+            # APIs and operations (the places policies live)
+            ("Api_CreateOrUpdate", lambda: m.api.begin_create_or_update(
+                RG, SERVICE, API, am.ApiCreateOrUpdateParameter(
+                    display_name="Echo", path="echo", protocols=["https"],
+                    service_url="https://backend.example/echo")).result()),
+            ("Api_Get", lambda: m.api.get(RG, SERVICE, API)),
+            ("Api_GetEntityTag", lambda: m.api.get_entity_tag(RG, SERVICE, API)),
+            ("Api_ListByService", lambda: list(m.api.list_by_service(RG, SERVICE))),
+            ("Api_Update", lambda: m.api.update(RG, SERVICE, API, "*", am.ApiUpdateContract(description="x"))),
+            ("ApiOperation_CreateOrUpdate", lambda: m.api_operation.create_or_update(
+                RG, SERVICE, API, API_OPERATION, am.OperationContract(
+                    display_name="Get echo", method="GET", url_template="/echo"))),
+            ("ApiOperation_Get", lambda: m.api_operation.get(RG, SERVICE, API, API_OPERATION)),
+            ("ApiOperation_GetEntityTag", lambda: m.api_operation.get_entity_tag(RG, SERVICE, API, API_OPERATION)),
+            ("ApiOperation_ListByApi", lambda: list(m.api_operation.list_by_api(RG, SERVICE, API))),
+            ("ApiOperation_Update", lambda: m.api_operation.update(
+                RG, SERVICE, API, API_OPERATION, "*", am.OperationUpdateContract(description="x"))),
+            # policies at the three scopes
+            ("Policy_CreateOrUpdate", lambda: m.policy.create_or_update(
+                RG, SERVICE, "policy", am.PolicyContract(value=POLICY_XML, format="xml"))),
+            ("Policy_Get", lambda: m.policy.get(RG, SERVICE, "policy", format="xml")),
+            ("Policy_GetEntityTag", lambda: m.policy.get_entity_tag(RG, SERVICE, "policy")),
+            ("Policy_ListByService", lambda: list(m.policy.list_by_service(RG, SERVICE))),
+            ("ApiPolicy_CreateOrUpdate", lambda: m.api_policy.create_or_update(
+                RG, SERVICE, API, "policy", am.PolicyContract(value=POLICY_XML, format="xml"))),
+            ("ApiPolicy_Get", lambda: m.api_policy.get(RG, SERVICE, API, "policy", format="xml")),
+            ("ApiPolicy_GetEntityTag", lambda: m.api_policy.get_entity_tag(RG, SERVICE, API, "policy")),
+            ("ApiPolicy_ListByApi", lambda: m.api_policy.list_by_api(RG, SERVICE, API)),
+            ("ApiOperationPolicy_CreateOrUpdate", lambda: m.api_operation_policy.create_or_update(
+                RG, SERVICE, API, API_OPERATION, "policy", am.PolicyContract(value=POLICY_XML, format="xml"))),
+            ("ApiOperationPolicy_Get", lambda: m.api_operation_policy.get(
+                RG, SERVICE, API, API_OPERATION, "policy", format="xml")),
+            ("ApiOperationPolicy_GetEntityTag", lambda: m.api_operation_policy.get_entity_tag(
+                RG, SERVICE, API, API_OPERATION, "policy")),
+            ("ApiOperationPolicy_ListByOperation", lambda: m.api_operation_policy.list_by_operation(
+                RG, SERVICE, API, API_OPERATION)),
+            # deletes, innermost first
+            ("ApiOperationPolicy_Delete", lambda: m.api_operation_policy.delete(
+                RG, SERVICE, API, API_OPERATION, "policy", "*")),
+            ("ApiPolicy_Delete", lambda: m.api_policy.delete(RG, SERVICE, API, "policy", "*")),
+            ("Policy_Delete", lambda: m.policy.delete(RG, SERVICE, "policy", "*")),
+            ("ApiOperation_Delete", lambda: m.api_operation.delete(RG, SERVICE, API, API_OPERATION, "*")),
+            ("Api_Delete", lambda: m.api.begin_delete(RG, SERVICE, API, "*").result()),
+            ("Backend_Delete", lambda: m.backend.delete(RG, SERVICE, "conformance", "*")),
+            ("Certificate_Delete", lambda: (m.certificate.delete(RG, SERVICE, "uploaded", "*"),
+                                            m.certificate.delete(RG, SERVICE, "from-vault", "*"))),
+        ]
+
+    def error_steps(self):
+        """Error answers; their bodies must match the operation's `default` (ErrorResponse) schema."""
+        m = self.apim
+        from azure.mgmt.apimanagement import models as am
+
+        def raw_put_without_data():
+            # The SDK would not send an empty certificate; the service must still answer 400.
+            m.certificate.create_or_update(RG, SERVICE, "empty", am.CertificateCreateOrUpdateParameters())
+
+        return [
+            ("Certificate_Get", 404, lambda: m.certificate.get(RG, SERVICE, "does-not-exist")),
+            ("Certificate_CreateOrUpdate", 400, raw_put_without_data),
+            ("Certificate_CreateOrUpdate", 400, lambda: m.certificate.create_or_update(
+                RG, SERVICE, "bad-pfx", am.CertificateCreateOrUpdateParameters(
+                    data=base64.b64encode(b"not a pfx").decode(), password="x"))),
+            ("Backend_Get", 404, lambda: m.backend.get(RG, SERVICE, "does-not-exist")),
+            ("Backend_Update", 412, lambda: (
+                m.backend.create_or_update(RG, SERVICE, "etag-check", am.BackendContract(
+                    url="https://backend.example", protocol="http")),
+                m.backend.update(RG, SERVICE, "etag-check", '"stale"', am.BackendUpdateParameters(description="x")))),
+            ("ApiManagementService_Get", 404, lambda: m.api_management_service.get(RG, "no-such-service")),
+            ("Api_Get", 404, lambda: m.api.get(RG, SERVICE, "no-such-api")),
+            ("Policy_Get", 404, lambda: m.policy.get(RG, SERVICE, "policy")),
+        ]
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory):
+    info, stop = _start_sandbox(tmp_path_factory.mktemp("sandbox"))
+    try:
+        recorder = Recorder()
+        run = Scenario(info, recorder)
+        run.seed()
+        run.admin.call("DELETE", "/requests")
+        for step, fn in run.steps():
+            if step in REGISTERED_IDS:
+                run.run(step, fn)
+        for step, status, fn in run.error_steps():
+            if step in REGISTERED_IDS:
+                run.expect_error(step, status, fn)
+        run.sandbox_log = run.admin.call("GET", "/requests")
+        yield run
+    finally:
+        stop()
+
+
+def _by_operation(scenario):
+    grouped = {}
+    for exchange in scenario.recorder.exchanges:
+        grouped.setdefault(registered_operation(exchange), []).append(exchange)
+    return grouped
+
+
+# -- the tests ------------------------------------------------------------------------------
+
+def _normalise_template(template):
+    return re.sub(r"\{[^}]+\}", "{}", template).rstrip("/").lower()
+
+
+@pytest.mark.parametrize("operation_id, method, template", REGISTRY, ids=[f"{o}-{m}" for o, m, _ in REGISTRY])
+def test_registered_operation_exists_in_specs(operation_id, method, template):
+    candidates = [op for op in SPECS.operations_by_id(operation_id) if op.method == method.lower()]
+    assert candidates, f"{operation_id}: no {method} operation with this operationId in the specs"
+    assert any(_normalise_template(op.template) == _normalise_template(template) for op in candidates), (
+        f"{operation_id} {method} {template}: spec templates are {[op.template for op in candidates]}")
+
+
+def test_every_registered_operation_is_exercised(scenario):
+    exercised = {op for op in _by_operation(scenario) if op}
+    missing = sorted(set(REGISTERED_IDS) - exercised)
+    assert not missing, f"sandbox routes without conformance coverage (add a step): {missing}"
+
+
+def test_sandbox_request_log_agrees(scenario):
+    counts = scenario.sandbox_log.get("counts", {})
+    logged = {key.split(" ", 1)[1] for key in counts if " " in key}
+    assert set(REGISTERED_IDS) <= logged, sorted(set(REGISTERED_IDS) - logged)
+
+
+def test_scenario_steps_succeeded(scenario):
+    assert scenario.errors == {}
+
+
+def test_error_answers_have_the_expected_status(scenario):
+    wrong = [(step, want, got) for step, want, got in scenario.expected_errors if want != got]
+    assert not wrong, f"(operation, expected status, got): {wrong}"
+
+
+def test_no_unregistered_requests(scenario):
+    """Polling URLs and the like: anything the SDK called that the registry does not name."""
+    stray = [e.describe() for e in _by_operation(scenario).get(None, [])]
+    assert not stray, stray
+
+
+def _validate(exchange, operation_id):
+    spec_op = SPECS.find_operation(exchange.method, exchange.path, exchange.api_version, operation_id=operation_id)
+    if spec_op is None:
+        return [f"{exchange.describe()}: no spec operation {operation_id} matches"], None
+    problems = []
+    if exchange.response_body is _NOT_JSON:
+        problems.append(f"response is not JSON: {exchange.response_text[:200]!r}")
+    else:
+        problems += [f"response {e}" for e in SPECS.response_errors(spec_op, exchange.status, exchange.response_body)]
+    # Error steps send invalid bodies on purpose; only accepted requests are checked.
+    if exchange.status < 400:
+        problems += [f"request {e}" for e in SPECS.request_errors(spec_op, exchange.request_body)]
+    return [f"{exchange.describe()}: {p}" for p in problems], spec_op
+
+
+@pytest.mark.parametrize("operation_id", REGISTERED_IDS)
+def test_bodies_conform_to_spec(scenario, operation_id):
+    exchanges = _by_operation(scenario).get(operation_id, [])
+    if not exchanges:
+        pytest.fail(f"{operation_id} was not exercised")
+    problems, versions = [], set()
+    for exchange in exchanges:
+        found, spec_op = _validate(exchange, operation_id)
+        problems += found
+        if spec_op is not None and spec_op.api_version != exchange.api_version:
+            versions.add((exchange.api_version, spec_op.api_version, spec_op.spec_file))
+    for sent, used, spec_file in sorted(versions):
+        warnings.warn(f"{operation_id}: api-version {sent} has no spec file here; "
+                      f"validated against the nearest present, {used} ({spec_file})")
+    assert not problems, "\n".join(problems)
+
+
+def test_error_answers_conform_to_default_schema(scenario):
+    """At least one 404 and one 400 ValidationError were validated against `default`."""
+    errors = [e for e in scenario.recorder.exchanges if e.status >= 400]
+    statuses = {e.status for e in errors}
+    assert {400, 404} <= statuses, statuses
+    validation = [e for e in errors if e.status == 400 and isinstance(e.response_body, dict)
+                  and e.response_body.get("error", {}).get("code") == "ValidationError"]
+    assert validation, [e.describe() for e in errors]
+    problems = []
+    for exchange in errors:
+        problems += _validate(exchange, registered_operation(exchange))[0]
+    assert not problems, "\n".join(problems)
+
+
+def test_responses_carry_only_documented_properties(scenario):
+    """Swagger permits extra members, but a test double that invents fields teaches its users
+    to rely on something Azure never sends."""
+    found = []
+    for exchange in scenario.recorder.exchanges:
+        spec_op = SPECS.find_operation(exchange.method, exchange.path, exchange.api_version,
+                                       operation_id=registered_operation(exchange))
+        if spec_op is None or not isinstance(exchange.response_body, (dict, list)):
+            continue
+        schema, base, _ = SPECS.response_schema_ref(spec_op, exchange.status)
+        if schema is not None:
+            extra = specs.undocumented_properties(SPECS, schema, base, "response", exchange.response_body)
+            if extra:
+                found.append(f"{exchange.describe()}: {extra}")
+    assert not found, "\n".join(found)
