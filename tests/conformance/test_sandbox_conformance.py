@@ -323,6 +323,8 @@ class Scenario:
                 RG, SERVICE, "bad-pfx", am.CertificateCreateOrUpdateParameters(
                     data=base64.b64encode(b"not a pfx").decode(), password="x"))),
             ("Backend_Get", 404, lambda: m.backend.get(RG, SERVICE, "does-not-exist")),
+            ("Backend_CreateOrUpdate", 400, lambda: m.backend.create_or_update(
+                RG, SERVICE, "bad-url", am.BackendContract(url="not a url", protocol="http"))),
             ("Backend_Update", 412, lambda: (
                 m.backend.create_or_update(RG, SERVICE, "etag-check", am.BackendContract(
                     url="https://backend.example", protocol="http")),
