@@ -118,7 +118,7 @@ def delete_entity(existing, missing_status=204, deleted_status=200):
     return make_response("", deleted_status)
 
 
-def list_response(bodies):
+def list_response(bodies, with_count=True):
     """A page of ``value``; honours $top/$skip. $filter is not evaluated (a simplification:
     the sandbox returns every entity of the collection)."""
     total = len(bodies)
@@ -130,7 +130,9 @@ def list_response(bodies):
         raise ArmError(400, "ValidationError", "$top and $skip must be integers.",
                        apim_shape=True) from None
     page = bodies[skip:] if top is None else bodies[skip:skip + top]
-    result = {"value": page, "count": total}
+    result = {"value": page}
+    if with_count:  # APIM collections carry a total; ARM's service list does not
+        result["count"] = total
     if top is not None and skip + top < total:
         args = request.args.to_dict()
         args["$skip"] = str(skip + top)

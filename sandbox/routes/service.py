@@ -24,4 +24,4 @@ def get_service(**p):
 def list_services(subscriptionId, resourceGroupName):
     rg = require_resource_group(subscriptionId, resourceGroupName)
     services = g.store.list(rg["body"]["id"], APIM_TYPE)
-    return list_response([service_body(s) for s in services])
+    return list_response([service_body(s) for s in services], with_count=False)
