@@ -22,8 +22,9 @@ class PfxError(ValueError):
 
 def _windows_subject(cert):
     # APIM runs on Windows and prints subjects the way .NET's X500DistinguishedName does:
-    # most specific first ("CN=..., O=..., C=..."), which is RFC 4514 order. Close enough;
-    # .NET's exact escaping/quoting of special characters is not reproduced.
+    # the reverse of the encoded order ("CN=..., O=..., C=..." for a usual certificate),
+    # which is RFC 4514 order, with ", " between RDNs. .NET's exact escaping/quoting of
+    # special characters is not reproduced (a simplification).
     return cert.subject.rfc4514_string().replace(",", ", ").replace("\\, ", "\\,")
 
 
