@@ -102,3 +102,8 @@ def pfx_factory():
 def arm_path(info, suffix=""):
     return (f"/subscriptions/{info['subscription_id']}/resourceGroups/{RG}/providers/"
             f"Microsoft.ApiManagement/service/{SERVICE}{suffix}")
+
+
+def etag_of(operation, *args):
+    """The ETag header of a get_entity_tag call (the SDK method itself returns a bool)."""
+    return operation(*args, cls=lambda _resp, _body, headers: headers["ETag"])

@@ -46,8 +46,7 @@ def test_put_answers_201_then_200_and_etag_changes(sb, pfx_factory):
 def test_if_match_on_update_and_delete(sb, apim, pfx_factory):
     pfx, _t, _e = pfx_factory("pw")
     _create(apim, "c1", pfx, "pw")
-    etag = apim.certificate.get_entity_tag(RG, SERVICE, "c1")
-    assert etag
+    assert apim.certificate.get_entity_tag(RG, SERVICE, "c1") is True
     with pytest.raises(HttpResponseError) as err:
         apim.certificate.create_or_update(
             RG, SERVICE, "c1", am.CertificateCreateOrUpdateParameters(data=pfx, password="pw"),
