@@ -1,33 +1,18 @@
 """Fixtures for the sandbox's own tests: one sandbox process per module, reset per test."""
 
-import base64
-import datetime
 import os
 import sys
 
 import pytest
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO_ROOT = os.path.dirname(os.path.dirname(HERE))
+for path in (REPO_ROOT, HERE):
+    if path not in sys.path:
+        sys.path.insert(0, path)
 
 from sandbox.testing import SandboxProcess  # noqa: E402
-
-RG, SERVICE, VAULT = "rg1", "apim1", "kv1"
-
-
-def seed_default(sb):
-    sb.admin("POST", "reset")
-    return sb.admin("POST", "seed", {
-        "resource_groups": [{"name": RG, "location": "westeurope"}],
-        "services": [{"resource_group": RG, "name": SERVICE, "location": "westeurope",
-                      "sku": {"name": "Developer", "capacity": 1},
-                      "identity": {"type": "SystemAssigned, UserAssigned",
-                                   "userAssignedIdentities": {
-                                       f"/subscriptions/x/resourceGroups/{RG}/providers/"
-                                       "Microsoft.ManagedIdentity/userAssignedIdentities/uai1":
-                                       {}}}}],
-        "vaults": [{"resource_group": RG, "name": VAULT, "location": "westeurope"}]})
+from sandbox_helpers import client_for, make_pfx, seed_default  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -43,67 +28,11 @@ def sb(sandbox):
     return sandbox
 
 
-def credential_for(info, secret=None):
-    from azure.identity import ClientSecretCredential
-
-    return ClientSecretCredential(info["tenant"], info["client_id"], secret or info["secret"],
-                                  authority=info["url"], disable_instance_discovery=True,
-                                  connection_verify=info["ca_bundle"])
-
-
-def client_for(info, **kwargs):
-    from azure.mgmt.apimanagement import ApiManagementClient
-
-    return ApiManagementClient(credential_for(info), info["subscription_id"],
-                               base_url=info["url"], credential_scopes=[info["url"] + "/.default"],
-                               connection_verify=info["ca_bundle"], **kwargs)
-
-
 @pytest.fixture
 def apim(sb):
     return client_for(sb.info)
 
 
-def bearer(info):
-    return {"Authorization": "Bearer " + credential_for(info).get_token(
-        info["url"] + "/.default").token}
-
-
-def make_pfx(password=None, common_name="client.example", days=365):
-    """(base64 PFX, expected thumbprint, expected expiry) of a fresh self-signed certificate."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.serialization import pkcs12
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    # Encoded most general first, as CAs do: printed "CN=..., O=Contoso".
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Contoso"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
-    expiry = now + datetime.timedelta(days=days)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(expiry)
-            .sign(key, hashes.SHA256()))
-    enc = (serialization.BestAvailableEncryption(password.encode()) if password
-           else serialization.NoEncryption())
-    pfx = pkcs12.serialize_key_and_certificates(b"test", key, cert, None, enc)
-    thumb = cert.fingerprint(hashes.SHA1()).hex().upper()
-    return base64.b64encode(pfx).decode(), thumb, expiry
-
-
 @pytest.fixture
 def pfx_factory():
     return make_pfx
-
-
-def arm_path(info, suffix=""):
-    return (f"/subscriptions/{info['subscription_id']}/resourceGroups/{RG}/providers/"
-            f"Microsoft.ApiManagement/service/{SERVICE}{suffix}")
-
-
-def etag_of(operation, *args):
-    """The ETag header of a get_entity_tag call (the SDK method itself returns a bool)."""
-    return operation(*args, cls=lambda _resp, _body, headers: headers["ETag"])

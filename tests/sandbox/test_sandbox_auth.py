@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 from azure.core.exceptions import ClientAuthenticationError, ResourceNotFoundError
 
-from conftest import RG, SERVICE, arm_path, bearer, client_for, credential_for
+from sandbox_helpers import RG, SERVICE, arm_path, bearer, client_for, credential_for
 
 API_VERSION = "?api-version=2024-05-01"
 

@@ -4,7 +4,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.apimanagement import models as am
 
-from conftest import RG, SERVICE, arm_path, bearer, etag_of
+from sandbox_helpers import RG, SERVICE, arm_path, bearer, etag_of
 
 API_VERSION = "?api-version=2024-05-01"
 

@@ -4,7 +4,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.apimanagement import models as am
 
-from conftest import RG, SERVICE, VAULT, etag_of
+from sandbox_helpers import RG, SERVICE, VAULT, etag_of
 
 
 def _secret(sb, pfx_factory, name="tls"):

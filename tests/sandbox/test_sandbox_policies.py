@@ -4,7 +4,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.mgmt.apimanagement import models as am
 
-from conftest import RG, SERVICE, etag_of
+from sandbox_helpers import RG, SERVICE, etag_of
 
 XML = "<policies><inbound><base /></inbound><backend><base /></backend>" \
       "<outbound><base /></outbound><on-error><base /></on-error></policies>"

@@ -6,7 +6,7 @@ import time
 
 from azure.mgmt.apimanagement import models as am
 
-from conftest import RG, SERVICE, client_for, etag_of, seed_default
+from sandbox_helpers import RG, SERVICE, client_for, etag_of, seed_default
 from sandbox.testing import SandboxProcess
 
 

@@ -1,0 +1,76 @@
+"""Helpers for the sandbox's own tests (a unique module name: several conftest.py exist)."""
+
+import base64
+import datetime
+
+RG, SERVICE, VAULT = "rg1", "apim1", "kv1"
+
+
+def seed_default(sb):
+    sb.admin("POST", "reset")
+    return sb.admin("POST", "seed", {
+        "resource_groups": [{"name": RG, "location": "westeurope"}],
+        "services": [{"resource_group": RG, "name": SERVICE, "location": "westeurope",
+                      "sku": {"name": "Developer", "capacity": 1},
+                      "identity": {"type": "SystemAssigned, UserAssigned",
+                                   "userAssignedIdentities": {
+                                       f"/subscriptions/x/resourceGroups/{RG}/providers/"
+                                       "Microsoft.ManagedIdentity/userAssignedIdentities/uai1":
+                                       {}}}}],
+        "vaults": [{"resource_group": RG, "name": VAULT, "location": "westeurope"}]})
+
+
+def credential_for(info, secret=None):
+    from azure.identity import ClientSecretCredential
+
+    return ClientSecretCredential(info["tenant"], info["client_id"], secret or info["secret"],
+                                  authority=info["url"], disable_instance_discovery=True,
+                                  connection_verify=info["ca_bundle"])
+
+
+def client_for(info, **kwargs):
+    from azure.mgmt.apimanagement import ApiManagementClient
+
+    return ApiManagementClient(credential_for(info), info["subscription_id"],
+                               base_url=info["url"], credential_scopes=[info["url"] + "/.default"],
+                               connection_verify=info["ca_bundle"], **kwargs)
+
+
+def bearer(info):
+    return {"Authorization": "Bearer " + credential_for(info).get_token(
+        info["url"] + "/.default").token}
+
+
+def make_pfx(password=None, common_name="client.example", days=365):
+    """(base64 PFX, expected thumbprint, expected expiry) of a fresh self-signed certificate."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    # Encoded most general first, as CAs do: printed "CN=..., O=Contoso".
+    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Contoso"),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    expiry = now + datetime.timedelta(days=days)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(expiry)
+            .sign(key, hashes.SHA256()))
+    enc = (serialization.BestAvailableEncryption(password.encode()) if password
+           else serialization.NoEncryption())
+    pfx = pkcs12.serialize_key_and_certificates(b"test", key, cert, None, enc)
+    thumb = cert.fingerprint(hashes.SHA1()).hex().upper()
+    return base64.b64encode(pfx).decode(), thumb, expiry
+
+
+def arm_path(info, suffix=""):
+    return (f"/subscriptions/{info['subscription_id']}/resourceGroups/{RG}/providers/"
+            f"Microsoft.ApiManagement/service/{SERVICE}{suffix}")
+
+
+def etag_of(operation, *args):
+    """The ETag header of a get_entity_tag call (the SDK method itself returns a bool)."""
+    return operation(*args, cls=lambda _resp, _body, headers: headers["ETag"])
