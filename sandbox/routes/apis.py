@@ -5,7 +5,8 @@ from flask import g
 from sandbox.errors import validation_error
 from sandbox.routes.common import (check_if_match, child_id, contract, delete_entity,
                                    entity_response, etag_response, json_body, list_response,
-                                   properties_of, require_child, require_service)
+                                   patch_entity, properties_of, require_child,
+                                   require_service)
 from sandbox.routes.registry import APIM, arm_operation
 
 API_TYPE = "Microsoft.ApiManagement/service/apis"
@@ -74,6 +75,13 @@ def put_api(apiId, **p):
     return entity_response(entity, 200 if existing else 201)
 
 
+@arm_operation("Api_Update", "PATCH", API)
+def patch_api(apiId, **p):
+    service = require_service(**p)
+    return patch_entity(service, "apis", apiId, API_TYPE, "Api",
+                        lambda props: _api_properties(apiId, props, None))
+
+
 @arm_operation("Api_Delete", "DELETE", API)
 def delete_api(apiId, **p):
     service = require_service(**p)
@@ -123,6 +131,12 @@ def put_operation(operationId, **p):
         body["id"], body["name"] = existing["body"]["id"], existing["body"]["name"]
     entity = g.store.put(body["id"], api["body"]["id"], OP_TYPE, body)
     return entity_response(entity, 200 if existing else 201)
+
+
+@arm_operation("ApiOperation_Update", "PATCH", OP)
+def patch_operation(operationId, **p):
+    _service, api = require_api(**p)
+    return patch_entity(api, "operations", operationId, OP_TYPE, "Operation", _op_properties)
 
 
 @arm_operation("ApiOperation_Delete", "DELETE", OP)

@@ -3,12 +3,13 @@
 import copy
 import urllib.parse
 
-from flask import g, request
+from flask import g, make_response
 
-from sandbox.errors import entity_not_found, if_match_required, validation_error
+from sandbox.errors import validation_error
 from sandbox.routes.common import (check_if_match, child_id, contract, delete_entity,
                                    entity_response, etag_response, json_body, list_response,
-                                   properties_of, require_child, require_service)
+                                   patch_entity, properties_of, require_child,
+                                   require_service)
 from sandbox.routes.registry import APIM, arm_operation
 
 TYPE = "Microsoft.ApiManagement/service/backends"
@@ -111,29 +112,19 @@ def put_backend(backendId, **p):
                            200 if existing else 201)
 
 
-def _merge(base, patch):
-    """JSON merge of a PATCH body: objects merge, everything else replaces."""
-    for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-    return base
-
-
 @arm_operation("Backend_Update", "PATCH", ITEM)
 def patch_backend(backendId, **p):
     service = require_service(**p)
-    existing = g.store.get(child_id(service, "backends", backendId))
-    if not (request.headers.get("If-Match") or "").strip():
-        raise if_match_required()
-    if existing is None:
-        raise entity_not_found(WORD)
-    check_if_match(existing, required=True)
-    patch = properties_of(json_body())
-    props = _merge(copy.deepcopy(existing["body"]["properties"]), patch)
-    props = _validate(service, _with_defaults(props))
-    return entity_response(_store(service, backendId, existing, props))
+    return patch_entity(service, "backends", backendId, TYPE, WORD,
+                        lambda props: _validate(service, _with_defaults(props)))
+
+
+@arm_operation("Backend_Reconnect", "POST", ITEM + "/reconnect")
+def reconnect_backend(backendId, **p):
+    # Service Fabric reconnect: nothing to do locally; 202 as the spec says.
+    service = require_service(**p)
+    require_child(service, "backends", backendId, WORD)
+    return make_response("", 202)
 
 
 @arm_operation("Backend_Delete", "DELETE", ITEM)

@@ -1,5 +1,7 @@
 """What every APIM entity route shares: scope checks, ids, ETags, If-Match, list pages."""
 
+import copy
+
 from flask import g, jsonify, make_response, request
 
 from sandbox.errors import ArmError, entity_not_found, if_match_required, precondition_failed
@@ -116,6 +118,36 @@ def delete_entity(existing, missing_status=204, deleted_status=200):
     check_if_match(existing, required=True)
     g.store.delete(existing["id"])
     return make_response("", deleted_status)
+
+
+def merge_patch(base, patch):
+    """JSON merge of a PATCH body: objects merge, everything else replaces."""
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            merge_patch(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def patch_entity(parent, segment, name, rtype, word, finish=None):
+    """PATCH with a required If-Match: 400 without, 404 if absent, 412 if stale, else merge.
+
+    ``finish(properties)`` validates/completes the merged properties.
+    """
+    if not (request.headers.get("If-Match") or "").strip():
+        raise if_match_required()
+    existing = g.store.get(child_id(parent, segment, name))
+    if existing is None:
+        raise entity_not_found(word)
+    check_if_match(existing, required=True)
+    props = merge_patch(copy.deepcopy(existing["body"]["properties"]),
+                        properties_of(json_body()))
+    if finish:
+        props = finish(props)
+    body = dict(existing["body"], properties=props)
+    return entity_response(g.store.put(body["id"], parent["body"]["id"], rtype, body,
+                                       existing["private"]))
 
 
 def list_response(bodies, with_count=True):

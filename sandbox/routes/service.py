@@ -25,3 +25,11 @@ def list_services(subscriptionId, resourceGroupName):
     rg = require_resource_group(subscriptionId, resourceGroupName)
     services = g.store.list(rg["body"]["id"], APIM_TYPE)
     return list_response([service_body(s) for s in services], with_count=False)
+
+
+@arm_operation("ApiManagementService_List", "GET",
+               "/subscriptions/{subscriptionId}/providers/Microsoft.ApiManagement/service")
+def list_services_in_subscription(subscriptionId):
+    rows = g.store.conn.execute("SELECT id FROM resources WHERE type = ? ORDER BY rowid",
+                                (APIM_TYPE.lower(),)).fetchall()
+    return list_response([service_body(g.store.get(r["id"])) for r in rows], with_count=False)
