@@ -275,7 +275,7 @@ class AzureAuth:
         return self._credential
 
     def _build_credential(self):
-        import azure.identity as identity
+        from azure import identity
 
         creds = self.credentials
         kwargs = dict(self.transport_kwargs())

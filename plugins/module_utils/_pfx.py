@@ -72,11 +72,16 @@ def inspect_pfx(data, password, field):
     digest = hashes.Hash(hashes.SHA1())  # nosec - SHA-1 is the thumbprint algorithm APIM reports
     digest.update(der)
     not_after = cert.not_valid_after_utc
-    info = PfxInfo(digest.finalize().hex().upper(), cert.subject.rfc4514_string(), not_after)
+    info = PfxInfo(digest.finalize().hex().upper(), windows_subject(cert.subject), not_after)
     if not_after <= utcnow():
         raise ModuleError('The certificate in %s (subject %s, thumbprint %s) expired on %s: give a '
                           'current certificate.' % (field, info.subject, info.thumbprint, format_date(not_after)))
     return info
+
+
+def windows_subject(name):
+    """A subject as APIM reports it: .NET's X500DistinguishedName form, most specific first, ', ' between."""
+    return ', '.join(rdn.rfc4514_string() for rdn in reversed(name.rdns))
 
 
 def format_date(value):

@@ -20,7 +20,7 @@ description:
     service, API or operation policy still uses the certificate; every such reference is listed.
   - The PFX, its password and the service principal secret are never returned, logged or shown in a diff.
 author:
-  - mtls.apim contributors
+  - mtls.apim maintainers (@mtls-apim)
 extends_documentation_fragment:
   - mtls.apim.azure
   - mtls.apim.attributes
@@ -84,6 +84,8 @@ options:
     type: int
     default: 30
 notes:
+  - Ansible prints loop items at high verbosity whatever the module hides; when looping over PFX content, set
+    C(no_log) on the task or keep the content out of the loop items (loop over names and look the content up).
   - Key Vault references need the service's managed identity to read the secret; see the collection's
     Key Vault modules and roles for the identity, the access and the vault firewall.
 seealso:
@@ -299,6 +301,11 @@ def ensure_absent(azure, handler, name):
     current, etag = found
     references = ReferenceFinder(handler.client, handler.resource_group, handler.service_name) \
         .find().of(current.name, current.thumbprint)
+    if any(r['by'] == 'thumbprint' for r in references) and any(
+            other.name.lower() != name.lower() and (other.thumbprint or '').upper() == current.thumbprint.upper()
+            for other in handler.list()):
+        # Another certificate with the same thumbprint still satisfies a reference by thumbprint.
+        references = [r for r in references if r['by'] != 'thumbprint']
     if references:
         raise ModuleError('Certificate %s is still used by %s. Remove these references first (for example with '
                           'mtls.apim.backend and mtls.apim.api_client_certificate), then delete it.'

@@ -14,7 +14,7 @@ description:
     the Key Vault reference and its last refresh status, and where each certificate is used (backend
     credentials and C(authentication-certificate) elements of service, API and operation policies).
 author:
-  - mtls.apim contributors
+  - mtls.apim maintainers (@mtls-apim)
 extends_documentation_fragment:
   - mtls.apim.azure
   - mtls.apim.attributes

@@ -71,14 +71,18 @@ class Playbook:
     def run(self, target, playbook='playbook.yml', args=(), azure_env=True, env=None, check=True):
         extra_vars = {'sandbox': {k: v for k, v in self.sandbox.items() if k != 'env'}, 'certs': self.certs,
                       'python': sys.executable, 'support_dir': os.path.join(REPO, 'tests', 'support')}
+        # Through a file, as a user passes secrets: ansible-playbook -vvvv echoes -e values given inline.
+        vars_file = os.path.join(self.home, 'extra-vars.json')
+        with open(vars_file, 'w', encoding='utf-8') as handle:
+            json.dump(extra_vars, handle)
         command = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
-                   '-c', 'local', '-e', json.dumps(extra_vars), os.path.join(TARGETS, target, playbook)]
+                   '-c', 'local', '-e', '@' + vars_file, os.path.join(TARGETS, target, playbook)]
         command.extend(args)
         result = subprocess.run(command, env=self.env(azure_env, **(env or {})), cwd=os.path.join(TARGETS, target),
                                 capture_output=True, text=True, timeout=900, check=False)
         if check and result.returncode != 0:
-            pytest.fail('%s/%s failed (rc %s):\n%s\n%s' % (target, playbook, result.returncode,
-                                                         result.stdout[-20000:], result.stderr[-5000:]))
+            pytest.fail('%s/%s failed (rc %s):\n%s\n%s' % (
+                target, playbook, result.returncode, result.stdout[-20000:], result.stderr[-5000:]))
         return result
 
 

@@ -44,13 +44,17 @@ class References:
         """References to the certificate `name` (by id) or `thumbprint`, as documented dicts."""
         name = (name or '').lower()
         thumbprint = (thumbprint or '').upper()
-        found = []
+        found = {}
         for entry in self.entries:
-            if entry['by'] == 'certificate-id' and _certificate_name(entry['value']) == name:
-                found.append(entry)
-            elif entry['by'] == 'thumbprint' and thumbprint and entry['value'].upper() == thumbprint:
-                found.append(entry)
-        return [{k: v for k, v in e.items() if k != 'value'} for e in found]
+            by_id = entry['by'] == 'certificate-id' and _certificate_name(entry['value']) == name
+            by_thumbprint = entry['by'] == 'thumbprint' and thumbprint and entry['value'].upper() == thumbprint
+            if not (by_id or by_thumbprint):
+                continue
+            # One place counts once: the service lists a backend's thumbprints beside its certificate ids.
+            where = tuple(entry.get(key) for key in ('kind', 'backend', 'api', 'operation'))
+            if where not in found or by_id:
+                found[where] = {k: v for k, v in entry.items() if k != 'value'}
+        return list(found.values())
 
 
 def describe(reference):

@@ -115,7 +115,7 @@ def test_ca_bundle_must_exist(tmp_path):
 
 def test_cli_default_subscription(tmp_path):
     path = tmp_path / 'azureProfile.json'
-    path.write_text('\ufeff' + json.dumps({'subscriptions': [{'id': 'a', 'isDefault': False},
-                                                               {'id': 'b', 'isDefault': True}]}), encoding='utf-8')
+    profile = {'subscriptions': [{'id': 'a', 'isDefault': False}, {'id': 'b', 'isDefault': True}]}
+    path.write_text('\ufeff' + json.dumps(profile), encoding='utf-8')
     assert _auth.cli_default_subscription(str(path)) == 'b'
     assert _auth.cli_default_subscription(str(tmp_path / 'none')) is None

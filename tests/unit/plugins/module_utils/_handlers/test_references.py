@@ -26,10 +26,12 @@ def test_reference_matching_by_name_and_thumbprint():
     refs = References([
         dict(kind='backend', backend='orders', by='certificate-id',
              value='/subscriptions/s/resourceGroups/r/providers/Microsoft.ApiManagement/service/a/certificates/backend-client'),
+        dict(kind='backend', backend='orders', by='thumbprint', value='ab12'),
         dict(kind='backend', backend='legacy', by='certificate-id', value='/certificates/other'),
         dict(kind='api_policy', api='orders', by='thumbprint', value='AB12'),
     ])
     found = refs.of('backend-client', 'ab12')
     assert [r.get('backend') or r.get('api') for r in found] == ['orders', 'orders']
+    assert found[0]['by'] == 'certificate-id'
     assert describe(found[1]) == 'the policy of API orders (by thumbprint)'
     assert refs.of('unused', 'FFFF') == []
