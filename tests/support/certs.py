@@ -58,7 +58,7 @@ def write_set(directory):
         cert, key = make_cert(cn, days=days)
         data = pfx(cert, key)
         facts[label] = {'path': put(label + '.pfx', data), 'b64': base64.b64encode(data).decode(),
-                        'thumbprint': thumbprint(cert), 'subject': cert.subject.rfc4514_string()}
+                        'thumbprint': thumbprint(cert), 'subject': ', '.join(r.rfc4514_string() for r in reversed(cert.subject.rdns))}
     cert, key = make_cert('expired.mtls.test', days=-1, start_days=-30)
     facts['expired'] = {'path': put('expired.pfx', pfx(cert, key))}
     cert, _key = make_cert('nokey.mtls.test')
