@@ -29,7 +29,9 @@ def test_state_survives_restart(tmp_path):
 
 def test_two_processes_share_state_consistently(tmp_path):
     with SandboxProcess(tmp_path) as one, SandboxProcess(tmp_path) as two:
-        assert one.url != two.url  # the second picked another port
+        assert one.url != two.url  # the second picked another port ...
+        with open(tmp_path / "sandbox.json") as fh:
+            assert json.load(fh) == two.info  # ... and rewrote sandbox.json
         assert one.info["secret"] == two.info["secret"]
         seed_default(one)
         clients = [client_for(one.info), client_for(two.info)]
