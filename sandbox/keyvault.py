@@ -100,7 +100,7 @@ def resolve_key_vault_secret(service, secret_identifier, identity_client_id):
             "content_type": newest["content_type"]}
 
 
-def _iso(ts):
+def iso_utc(ts):
     return datetime.datetime.fromtimestamp(ts, datetime.timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%S.%f0Z")
 
@@ -123,7 +123,7 @@ def load_certificate(service, key_vault):
             f"{exc.message}") from None
     now = g.store.now()
     private = {"kv_version": resolved["version"], "kv_synced_at": now}
-    status = {"code": "Success", "message": "", "timeStampUtc": _iso(now)}
+    status = {"code": "Success", "message": "", "timeStampUtc": iso_utc(now)}
     return facts, private, status
 
 

@@ -50,7 +50,7 @@ CREATE INDEX IF NOT EXISTS vault_secrets_name ON vault_secrets (vault, name);
 
 # Kept by reset: identity of the sandbox itself.
 PERSISTENT_SETTINGS = ("tenant", "client_id", "client_object_id", "secret", "subscription_id",
-                       "token_key", "port")
+                       "token_key")
 
 
 def connect(db_path):

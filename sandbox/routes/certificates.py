@@ -36,7 +36,7 @@ def _sync(service, entity, force):
             raise
         private["kv_synced_at"] = g.store.now()
         kv["lastStatus"] = {"code": exc.code, "message": exc.message,
-                            "timeStampUtc": keyvault._iso(g.store.now())}
+                            "timeStampUtc": keyvault.iso_utc(g.store.now())}
         return g.store.put(body["id"], service["body"]["id"], TYPE, body, private)
     changed = new_private["kv_version"] != private.get("kv_version")
     private.update(new_private)

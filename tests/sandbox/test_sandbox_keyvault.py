@@ -14,9 +14,10 @@ def _secret(sb, pfx_factory, name="tls"):
 
 
 def _kv_cert(apim, name, secret_id, identity_client_id=None):
-    return apim.certificate.create_or_update(RG, SERVICE, name, am.CertificateCreateOrUpdateParameters(
-        key_vault=am.KeyVaultContractCreateProperties(secret_identifier=secret_id,
-                                                      identity_client_id=identity_client_id)))
+    key_vault = am.KeyVaultContractCreateProperties(secret_identifier=secret_id,
+                                                    identity_client_id=identity_client_id)
+    return apim.certificate.create_or_update(
+        RG, SERVICE, name, am.CertificateCreateOrUpdateParameters(key_vault=key_vault))
 
 
 def test_versionless_reference_follows_refresh(sb, apim, pfx_factory):
