@@ -47,6 +47,12 @@ def ensure_get_pip_stand_in():
     return path
 
 
+# Developer tools that galaxy.yml's build_ignore keeps out of the collection: the sandbox and its
+# tests are checked by their own suites (pytest, the spec conformance suite), not held to the
+# rules ansible-test sets for plugins.
+NOT_COLLECTION = ("sandbox/", "tests/sandbox/", "tests/conformance/", "tools/")
+
+
 def collection_copy(toolbox, base):
     """Copy the project's files to <base>/ansible_collections/mtls/apim as a git work tree.
 
@@ -54,6 +60,8 @@ def collection_copy(toolbox, base):
     """
     dest = base / "ansible_collections" / "mtls" / "apim"
     for name in toolbox.project_files():
+        if name.startswith(NOT_COLLECTION):
+            continue
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(toolbox.repo / name, target, follow_symlinks=False)
