@@ -115,8 +115,9 @@ def run(state_dir, port=0, verbose=False):
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     while not stop.is_set():
-        stop.wait(1)
+        stop.wait(0.2)
     for server in servers:
         server.shutdown()
+    for server in servers:
         server.server_close()
     return 0
