@@ -14,9 +14,12 @@ def main(argv=None):
     run_p.add_argument("--port", type=int, default=0,
                        help="0 = reuse the state dir's port if free, else any free port")
     run_p.add_argument("--verbose", action="store_true", help="log every request on stderr")
+    run_p.add_argument("--exit-with-parent", action="store_true",
+                       help="stop when the starting process dies (used by SandboxProcess)")
     args = parser.parse_args(argv)
     if args.command == "run":
-        return run(args.state_dir, args.port, verbose=args.verbose)
+        return run(args.state_dir, args.port, verbose=args.verbose,
+                   exit_with_parent=args.exit_with_parent)
     return 2
 
 

@@ -81,7 +81,7 @@ def build_info(state_dir, port, settings, ca_pem):
     }
 
 
-def run(state_dir, port=0, verbose=False):
+def run(state_dir, port=0, verbose=False, exit_with_parent=False):
     paths = store_mod.state_dir_paths(state_dir)
     os.makedirs(paths["dir"], mode=0o700, exist_ok=True)
     ca_pem, srv_pem, srv_key = ensure_tls(paths["dir"])
@@ -114,8 +114,12 @@ def run(state_dir, port=0, verbose=False):
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+    parent = os.getppid()
     while not stop.is_set():
         stop.wait(0.2)
+        # A test run killed hard must not leave its sandbox behind (re-parented when orphaned).
+        if exit_with_parent and os.getppid() != parent:
+            stop.set()
     for server in servers:
         server.shutdown()
     for server in servers:

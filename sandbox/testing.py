@@ -31,7 +31,7 @@ class SandboxProcess:
     # --- lifecycle ----------------------------------------------------------------------
     def start(self):
         cmd = [self.python, "-m", "sandbox", "run", "--state-dir", self.state_dir,
-               "--port", str(self.port)]
+               "--port", str(self.port), "--exit-with-parent"]
         env = dict(os.environ)
         env["PYTHONPATH"] = REPO_ROOT + os.pathsep + env.get("PYTHONPATH", "")
         self.proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL,

@@ -141,3 +141,30 @@ def test_reset_keeps_credentials_and_clears_resources(sb, apim):
     assert state["resources"] == [] and state["clock_offset_seconds"] == 0
     seed_default(sb)
     assert list(client_for(sb.info).backend.list_by_service(RG, SERVICE)) == []
+
+
+def test_sandbox_of_a_killed_test_process_stops(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = ("import sys, time; sys.path.insert(0, sys.argv[1]);"
+              "from sandbox.testing import SandboxProcess;"
+              "sb = SandboxProcess(sys.argv[2]).start(); print(sb.proc.pid, flush=True);"
+              "time.sleep(60)")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    parent = subprocess.Popen([sys.executable, "-c", script, repo, str(tmp_path)],
+                              stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(child, signal.SIGTERM)
+    raise AssertionError("the orphaned sandbox kept running")
