@@ -13,7 +13,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.join(REPO, 'tests'))
 
-STATE = os.path.join(REPO, '.sandbox')
+# MTLS_APIM_DEMO_STATE lets the test suite run the demo without touching the developer's .sandbox.
+STATE = os.environ.get('MTLS_APIM_DEMO_STATE') or os.path.join(REPO, '.sandbox')
 BIN = os.path.dirname(sys.executable)
 
 
