@@ -60,9 +60,16 @@ def _is_uuid(value):
 
 
 def specs_dir():
-    """The folder holding ``specification/...``: ``$MTLS_APIM_SPECS_DIR`` or ``<repo>/../shared/specs``."""
+    """The folder holding ``specification/...``: ``$MTLS_APIM_SPECS_DIR``, else ``shared/specs`` beside the
+    repository (``<repo>/../shared/specs``) or beside one of its ancestors, for clones made one level deeper."""
     configured = os.environ.get(SPECS_ENV)
-    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "specs"
+    if configured:
+        return Path(configured)
+    for ancestor in REPO_ROOT.parents:
+        candidate = ancestor / "shared" / "specs"
+        if (candidate / "specification").is_dir():
+            return candidate
+    return REPO_ROOT.parent / "shared" / "specs"
 
 
 def specs_missing_reason(root=None):
