@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from sandbox import admin, auth
 from sandbox.errors import ArmError
 from sandbox.routes import register_arm_routes
+from sandbox.routes.registry import identify
 from sandbox.store import Store
 
 WRITE_METHODS = {"PUT", "PATCH", "POST", "DELETE"}
@@ -95,6 +96,7 @@ def create_app(config):
         fault = g.store.take_fault(request.method, g.original_path, _fault_matches)
         if fault is None:
             return None
+        g.route, g.operation = identify(request.url_rule, request.method)
         if fault["latency_ms"]:
             time.sleep(fault["latency_ms"] / 1000.0)
         if not fault["status"]:

@@ -10,7 +10,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.mtls.apim.plugins.module_utils._auth import AUTH_ARGSPEC, AuthError, AzureAuth
-from ansible_collections.mtls.apim.plugins.module_utils._errors import AzureError, ModuleError, from_http_error
+from ansible_collections.mtls.apim.plugins.module_utils._errors import ModuleError, from_http_error
 from ansible_collections.mtls.apim.plugins.module_utils import _clients
 
 
@@ -51,33 +51,39 @@ class AzureModule:
         self.module.warn(msg)
 
     def run(self, func):
-        """Run func(self) -> result dict and exit with it; turn every expected failure into fail_json."""
+        """Run func(self) -> result dict and exit with it; turn every expected failure into fail_json.
+
+        fail_json is called outside the except blocks: ansible-core 2.19 attaches the traceback of the
+        exception being handled, and an expected failure is reported by its message alone.
+        """
+        failure = None
         try:
             result = func(self)
-        except AzureError as exc:
-            self.module.fail_json(msg=exc.msg, **exc.details)
-        except ModuleError as exc:
-            self.module.fail_json(msg=exc.msg, **exc.details)
+        except ModuleError as exc:  # AzureError included
+            failure = dict(exc.details, msg=exc.msg)
         except AuthError as exc:
-            self.module.fail_json(msg='Authentication: %s' % exc)
+            failure = dict(msg='Authentication: %s' % exc)
         except Exception as exc:  # pylint: disable=broad-except
-            self._fail_unexpected(exc)
+            failure = self._describe_unexpected(exc)
+        if failure is not None:
+            self.module.fail_json(**failure)
         self.module.exit_json(**result)
 
-    def _fail_unexpected(self, exc):
+    @staticmethod
+    def _describe_unexpected(exc):
         """azure-core errors that escaped a handler (sign-in, TLS, connection) get a clean message."""
         try:
             from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, AzureError as CoreError
-        except ImportError:  # pragma: no cover - the SDK check ran at start-up
-            raise exc from None
+        except ImportError:
+            CoreError = ClientAuthenticationError = HttpResponseError = ()  # pylint: disable=invalid-name
         if isinstance(exc, ClientAuthenticationError):
-            self.module.fail_json(msg='Authentication failed: %s' % _first_line(exc))
+            return dict(msg='Authentication failed: %s' % _first_line(exc))
         if isinstance(exc, HttpResponseError):
             error = from_http_error(exc)
-            self.module.fail_json(msg=error.msg, **error.details)
+            return dict(error.details, msg=error.msg)
         if isinstance(exc, CoreError):
-            self.module.fail_json(msg='Could not reach Azure: %s' % _first_line(exc))
-        self.module.fail_json(msg='Unexpected error: %s' % exc, exception=traceback.format_exc())
+            return dict(msg='Could not reach Azure: %s' % _first_line(exc))
+        return dict(msg='Unexpected error: %s' % exc, exception=traceback.format_exc())
 
 
 def _first_line(exc):

@@ -90,6 +90,18 @@ def _make_view(path, by_method):
     return view
 
 
+def identify(rule, method):
+    """(route, operationId) of a matched ARM URL rule, so that requests answered before the view
+    (injected faults) are logged under their operation too."""
+    if rule is None or not rule.endpoint.startswith("arm "):
+        return None, None
+    path = rule.endpoint[len("arm "):]
+    for op in OPERATIONS:
+        if op.path == path and op.method == method:
+            return path, op.operation_id
+    return path, None
+
+
 def register_arm_routes(app):
     grouped = {}
     for op in OPERATIONS:
