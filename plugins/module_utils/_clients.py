@@ -11,11 +11,17 @@ import importlib
 SDKS = {
     'identity': 'azure.identity',
     'apim': 'azure.mgmt.apimanagement',
+    'keyvault': 'azure.mgmt.keyvault',
+    'authorization': 'azure.mgmt.authorization',
+    'vault_certificates': 'azure.keyvault.certificates',
     'cryptography': 'cryptography',
 }
 PIP_NAMES = {
     'identity': 'azure-identity',
     'apim': 'azure-mgmt-apimanagement',
+    'keyvault': 'azure-mgmt-keyvault',
+    'authorization': 'azure-mgmt-authorization',
+    'vault_certificates': 'azure-keyvault-certificates',
     'cryptography': 'cryptography',
 }
 
@@ -34,13 +40,33 @@ def import_error(kind):
     return 'No module named %r' % name
 
 
-def apim(auth):
-    module = importlib.import_module('azure.mgmt.apimanagement')
+def _management(package, client_class, auth):
     cloud = auth.cloud
-    return module.ApiManagementClient(auth.credential(), auth.subscription_id, base_url=cloud.resource_manager,
-                                      credential_scopes=[cloud.arm_scope], **auth.transport_kwargs())
+    module = importlib.import_module(package)
+    return getattr(module, client_class)(auth.credential(), auth.subscription_id, base_url=cloud.resource_manager,
+                                         credential_scopes=[cloud.arm_scope], **auth.transport_kwargs())
+
+
+def apim(auth):
+    return _management('azure.mgmt.apimanagement', 'ApiManagementClient', auth)
+
+
+def keyvault(auth):
+    return _management('azure.mgmt.keyvault', 'KeyVaultManagementClient', auth)
+
+
+def authorization(auth):
+    return _management('azure.mgmt.authorization', 'AuthorizationManagementClient', auth)
+
+
+def vault_certificates(auth, vault_url):
+    """A Key Vault certificates client for one vault (data plane; its scope comes from the vault's challenge)."""
+    module = importlib.import_module('azure.keyvault.certificates')
+    return module.CertificateClient(vault_url, auth.credential(), **auth.transport_kwargs())
 
 
 FACTORIES = {
     'apim': apim,
+    'keyvault': keyvault,
+    'authorization': authorization,
 }

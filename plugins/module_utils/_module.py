@@ -44,8 +44,23 @@ class AzureModule:
     def client(self, kind):
         """An SDK client of `kind` (see _clients.FACTORIES), built once per process."""
         if kind not in self._clients:
+            self._require(kind)
             self._clients[kind] = _clients.FACTORIES[kind](self.auth)
         return self._clients[kind]
+
+    def vault_certificates(self, vault_url):
+        """The Key Vault certificates client of one vault, built once per vault and process."""
+        key = ('vault_certificates', vault_url.rstrip('/').lower())
+        if key not in self._clients:
+            self._require('vault_certificates')
+            self._clients[key] = _clients.vault_certificates(self.auth, vault_url)
+        return self._clients[key]
+
+    @staticmethod
+    def _require(kind):
+        """SDKs a task may or may not need are checked when first needed."""
+        if _clients.import_error(kind) is not None:
+            raise ModuleError(missing_required_lib(_clients.PIP_NAMES[kind]))
 
     def warn(self, msg):
         self.module.warn(msg)

@@ -195,12 +195,13 @@ references:
   sample: [{"kind": "backend", "backend": "orders", "by": "certificate-id"}]
 '''
 
-from ansible_collections.mtls.apim.plugins.module_utils._errors import ModuleError
+from ansible_collections.mtls.apim.plugins.module_utils._errors import AzureError, ModuleError
 from ansible_collections.mtls.apim.plugins.module_utils._module import AzureModule
 from ansible_collections.mtls.apim.plugins.module_utils._pfx import days_left, inspect_pfx, read_pfx_bytes
 from ansible_collections.mtls.apim.plugins.module_utils._handlers.certificate import (
     CertificateHandler, KeyVaultCertificate, KeyVaultSecretId, PfxCertificate, certificate_result,
     certificate_view)
+from ansible_collections.mtls.apim.plugins.module_utils._handlers.keyvault_diagnosis import diagnose
 from ansible_collections.mtls.apim.plugins.module_utils._handlers.references import ReferenceFinder, describe
 
 ARGUMENT_SPEC = dict(
@@ -249,7 +250,7 @@ def ensure_present(azure, handler, name, desired):
             after = desired.view(name)
             result['certificate'] = _planned_result(current, desired, name)
         else:
-            current = handler.put(name, desired, etag)
+            current = put_certificate(azure, handler, name, desired, etag)
             after = certificate_view(current)
             result['certificate'] = certificate_result(current)
     else:
@@ -269,6 +270,22 @@ def ensure_present(azure, handler, name, desired):
     if azure.diff_mode:
         result['diff'] = dict(before=before or {}, after=after or {})
     return result
+
+
+def put_certificate(azure, handler, name, desired, etag):
+    """Write the certificate; when the service cannot read a Key Vault secret, say which prerequisite is missing."""
+    try:
+        return handler.put(name, desired, etag)
+    except AzureError as exc:
+        key_vault_refusal = exc.code == 'InvalidOperation' or (
+            exc.code == 'ValidationError' and 'identityclientid' in (exc.msg or '').lower())
+        if not isinstance(desired, KeyVaultCertificate) or not key_vault_refusal:
+            raise
+        problem = diagnose(azure, handler.resource_group, handler.service_name, desired.secret_id.value,
+                           desired.identity_client_id)
+        if problem is None:
+            raise
+        raise ModuleError('%s (The service answered: %s)' % (problem, exc.msg), **exc.details) from None
 
 
 def _planned_result(current, desired, name):
