@@ -5,11 +5,36 @@ Used by the integration playbooks until the backend and policy modules exist:
     python arm_fixture.py api-policy RG SERVICE API CERT_ID
     python arm_fixture.py operation-policy RG SERVICE API OPERATION THUMBPRINT
     python arm_fixture.py delete-backend RG SERVICE NAME
+    python arm_fixture.py user-identity RG - NAME      (prints the identity as JSON)
 Credentials come from the same environment variables the modules read (AZURE_*).
 """
 
 import os
 import sys
+
+
+def credential_and_cloud():
+    from azure.identity import ClientSecretCredential
+    from ansible_collections.mtls.apim.plugins.module_utils._auth import AzureAuth, AUTH_ARGSPEC
+
+    auth = AzureAuth({key: None for key in AUTH_ARGSPEC})
+    cloud = auth.cloud
+    credential = ClientSecretCredential(os.environ['AZURE_TENANT'], os.environ['AZURE_CLIENT_ID'],
+                                        os.environ['AZURE_SECRET'], authority=cloud.login,
+                                        disable_instance_discovery=True, **auth.transport_kwargs())
+    return credential, auth, cloud
+
+
+def user_identity(rg, name):
+    """A user-assigned identity created through ARM (Microsoft.ManagedIdentity), as a user would."""
+    import json
+    from azure.mgmt.msi import ManagedServiceIdentityClient
+
+    credential, auth, cloud = credential_and_cloud()
+    msi = ManagedServiceIdentityClient(credential, auth.subscription_id, base_url=cloud.resource_manager,
+                                       credential_scopes=[cloud.arm_scope], **auth.transport_kwargs())
+    identity = msi.user_assigned_identities.create_or_update(rg, name, {'location': 'westeurope'})
+    print(json.dumps({'id': identity.id, 'principal_id': identity.principal_id, 'client_id': identity.client_id}))
 
 
 def client():
@@ -36,6 +61,9 @@ def main(argv):
     from azure.mgmt.apimanagement import models
 
     command, rg, service = argv[0], argv[1], argv[2]
+    if command == 'user-identity':
+        user_identity(rg, argv[3])
+        return
     api = client()
     if command == 'backend':
         name, cert = argv[3], argv[4]
