@@ -5,8 +5,11 @@ import uuid
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 
+from sandbox import principals
+from sandbox.errors import ArmError
 from sandbox.keyvault import KEYVAULT_TYPE
 from sandbox.routes.common import APIM_TYPE, rg_id
+from sandbox.routes.service import build_service
 
 bp = Blueprint("admin", __name__, url_prefix="/_sandbox")
 RG_TYPE = "Microsoft.Resources/resourceGroups"
@@ -50,74 +53,46 @@ def _ensure_rg(name, location):
     return g.store.put(body["id"], f"/subscriptions/{sub}", RG_TYPE, body)
 
 
-def _identity(spec, existing):
-    """Fill the ids Azure generates for managed identities; keep them across re-seeding."""
-    private = dict(existing["private"]) if existing else {}
-    old = (existing["body"].get("identity") if existing else None) or {}
-    if not spec:
-        return None, private
-    identity = {"type": spec.get("type", "SystemAssigned")}
-    types = identity["type"].replace(" ", "").lower().split(",")
-    if "systemassigned" in types:
-        identity["principalId"] = spec.get("principalId") or old.get("principalId") or \
-            str(uuid.uuid4())
-        identity["tenantId"] = g.settings["tenant"]
-        # ARM does not show the system identity's client id; Key Vault messages do.
-        private["system_client_id"] = spec.get("clientId") or \
-            private.get("system_client_id") or str(uuid.uuid4())
-    if "userassigned" in types:
-        uais = {}
-        old_uais = {k.lower(): v for k, v in (old.get("userAssignedIdentities") or {}).items()}
-        for uid, value in (spec.get("userAssignedIdentities") or {}).items():
-            value = value or {}
-            prev = old_uais.get(uid.lower(), {})
-            uais[uid] = {"principalId": value.get("principalId") or prev.get("principalId")
-                         or str(uuid.uuid4()),
-                         "clientId": value.get("clientId") or prev.get("clientId")
-                         or str(uuid.uuid4())}
-        identity["userAssignedIdentities"] = uais
-    return identity, private
+def _seed_identities(spec, location):
+    """Create the user-assigned identity resources a seeded service names (ids kept if given)."""
+    for uid, value in ((spec or {}).get("userAssignedIdentities") or {}).items():
+        if principals.get_uai(uid) is not None:
+            continue
+        if principals.parse_uai_id(uid) is None:
+            raise KeyError(f"userAssignedIdentities key {uid!r} is not an identity resource id")
+        value = value or {}
+        body = principals.uai_body(uid, location, {}, value.get("principalId"),
+                                   value.get("clientId"))
+        g.store.put(uid, uid.rsplit("/providers/", 1)[0], principals.UAI_TYPE, body)
 
 
 def _seed_service(spec):
     rg = _ensure_rg(spec["resource_group"], spec.get("location"))
     name = spec["name"]
-    sid = f"{rg['body']['id']}/providers/{APIM_TYPE}/{name}"
-    existing = g.store.get(sid)
-    identity, private = _identity(spec.get("identity"), existing)
-    created = (existing["body"]["properties"]["createdAtUtc"] if existing else
-               datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-    body = {
-        "id": sid, "name": name, "type": APIM_TYPE, "tags": spec.get("tags", {}),
-        "location": spec.get("location") or rg["body"]["location"],
-        "sku": spec.get("sku") or {"name": "Developer", "capacity": 1},
-        "properties": {
-            "publisherEmail": spec.get("publisher_email", "admin@example.com"),
-            "publisherName": spec.get("publisher_name", "mtls.apim sandbox"),
-            "notificationSenderEmail": "apimgmt-noreply@mail.windowsazure.com",
-            "provisioningState": "Succeeded",
-            "targetProvisioningState": "",
-            "createdAtUtc": created,
-            "gatewayUrl": f"https://{name.lower()}.azure-api.net",
-            "developerPortalUrl": f"https://{name.lower()}.developer.azure-api.net",
-            "managementApiUrl": f"https://{name.lower()}.management.azure-api.net",
-            "hostnameConfigurations": [{
-                "type": "Proxy", "hostName": f"{name.lower()}.azure-api.net",
-                "negotiateClientCertificate": False, "defaultSslBinding": True,
-                "certificateSource": "BuiltIn"}],
-            "publicIPAddresses": ["127.0.0.1"],
-            "virtualNetworkType": "None",
-            "certificates": spec.get("certificates", []),
-            "customProperties": spec.get("custom_properties", {}),
-            "disableGateway": False,
-            "natGatewayState": "Disabled",
-            "platformVersion": "stv2",
-            "publicNetworkAccess": "Enabled",
-        },
-    }
-    if identity:
-        body["identity"] = identity
-    return g.store.put(sid, rg["body"]["id"], APIM_TYPE, body, private)
+    existing = g.store.get(f"{rg['body']['id']}/providers/{APIM_TYPE}/{name}")
+    location = spec.get("location") or rg["body"]["location"]
+    identity = spec.get("identity")
+    _seed_identities(identity, location)
+    props = {"publisherEmail": spec.get("publisher_email", "admin@example.com"),
+             "publisherName": spec.get("publisher_name", "mtls.apim sandbox"),
+             "customProperties": spec.get("custom_properties", {}),
+             "certificates": spec.get("certificates", [])}
+    if spec.get("virtual_network_configuration"):
+        props["virtualNetworkConfiguration"] = spec["virtual_network_configuration"]
+        props["virtualNetworkType"] = spec.get("virtual_network_type", "External")
+    doc = {"location": location, "tags": spec.get("tags", {}),
+           "sku": spec.get("sku") or {"name": "Developer", "capacity": 1},
+           "properties": props,
+           "identity": {k: v for k, v in (identity or {"type": "None"}).items()
+                        if k in ("type", "userAssignedIdentities")}}
+    body, private = build_service(rg, name, doc, existing)
+    # Seeding may fix the system identity's ids (kept when the same service is seeded again).
+    if identity and principals.has_system_identity(body["identity"]):
+        if identity.get("principalId"):
+            body["identity"]["principalId"] = identity["principalId"]
+        if identity.get("clientId"):
+            private["system_client_id"] = identity["clientId"]
+    return g.store.put(body["id"], rg["body"]["id"], APIM_TYPE, body, private)
 
 
 def _seed_vault(spec):
@@ -158,6 +133,8 @@ def seed():
                 out["vaults"].append(_seed_vault(spec)["body"])
     except KeyError as exc:
         return _admin_error(400, f"seed: missing field {exc}")
+    except ArmError as exc:
+        return _admin_error(400, f"seed: {exc.code}: {exc.message} {exc.details or ''}".strip())
     return jsonify(out)
 
 

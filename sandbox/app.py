@@ -9,6 +9,7 @@ from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from sandbox import admin, auth
+from sandbox import vault_dataplane
 from sandbox.errors import ArmError
 from sandbox.routes import register_arm_routes
 from sandbox.routes.registry import identify
@@ -33,10 +34,11 @@ def normalise_arm_path(path):
     for idx in range(1, len(segs)):
         if first_type is None:
             fixed = idx % 2 == 1
-            if fixed and segs[idx].lower() == "providers":
-                first_type = idx + 2
         else:
-            fixed = idx == first_type - 1 or (idx - first_type) % 2 == 0
+            fixed = idx == first_type - 1 or (idx >= first_type and (idx - first_type) % 2 == 0)
+        # Extension resources (role assignments on a vault) start a new providers/{namespace}.
+        if fixed and segs[idx].lower() == "providers" and (first_type is None or idx >= first_type):
+            first_type = idx + 2
         if fixed:
             segs[idx] = segs[idx].lower()
     return "/".join(segs)
@@ -76,6 +78,7 @@ def create_app(config):
     app.config["SANDBOX"] = config
     app.json.sort_keys = False
     app.wsgi_app = _PathNormaliser(app.wsgi_app)
+    vault_dataplane.mount(app, config)  # <vault>.vault.localhost: Key Vault data plane
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)

@@ -82,3 +82,41 @@ def _is_pkcs12(raw):
     if length_byte & 0x80:
         idx += length_byte & 0x7F
     return raw[idx:idx + 3] == b"\x02\x01\x03"
+
+
+def load_public_certificate(data_b64, password=None):
+    """An x509 certificate from base64 DER (.cer), base64 of PEM text, or a base64 PFX.
+
+    Raises PfxError(target "encodedCertificate") when none of these opens it.
+    """
+    from cryptography import x509
+
+    try:
+        raw = base64.b64decode(data_b64 or "", validate=True)
+    except (binascii.Error, ValueError):
+        raise PfxError("encodedCertificate", "Certificate data is not valid base64.") from None
+    for loader in (x509.load_der_x509_certificate, x509.load_pem_x509_certificate):
+        try:
+            return loader(raw)
+        except ValueError:
+            pass
+    try:
+        _key, cert, _extra = pkcs12.load_key_and_certificates(
+            raw, password.encode("utf-8") if password else None)
+    except ValueError:
+        cert = None
+    if cert is None:
+        raise PfxError("encodedCertificate", "Certificate data is not a valid X.509 certificate "
+                       "(DER, PEM or PKCS#12 with the given password).")
+    return cert
+
+
+def certificate_information(cert):
+    """CertificateInformation of the APIM service's CA certificates: expiry, thumbprint, subject."""
+    facts = describe(cert)
+    return {"expiry": facts["expirationDate"], "thumbprint": facts["thumbprint"],
+            "subject": facts["subject"]}
+
+
+def der_b64(cert):
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode("ascii")

@@ -1,6 +1,7 @@
 """What every APIM entity route shares: scope checks, ids, ETags, If-Match, list pages."""
 
 import copy
+import datetime
 
 from flask import g, jsonify, make_response, request
 
@@ -189,3 +190,50 @@ def properties_of(body):
         raise ArmError(400, "ValidationError", "'properties' must be a JSON object.",
                        apim_shape=True)
     return props
+
+
+def json_merge_patch(target, patch):
+    """RFC 7396 (the ARM RPC's PATCH): absent keeps, null deletes, objects merge, the rest
+    (arrays included) replaces. Returns a new value; neither argument is changed."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    result = copy.deepcopy(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = json_merge_patch(result.get(key), value)
+    return result
+
+
+def arm_not_found(rtype, name, resource_group):
+    """ARM's 404 for a missing top-level resource."""
+    return ArmError(404, "ResourceNotFound",
+                    f"The Resource '{rtype}/{name}' under resource group '{resource_group}' was "
+                    "not found. For more details please go to "
+                    "https://aka.ms/ARMResourceNotFoundFix")
+
+
+def require_location(body, existing, name, resource_group):
+    """ARM's checks of ``location`` on a PUT: required, and fixed once the resource exists."""
+    location = body.get("location")
+    if not isinstance(location, str) or not location.strip():
+        raise ArmError(400, "LocationRequired",
+                       "The location property is required for this definition.")
+    if existing is not None:
+        old = existing["body"].get("location", "")
+        if _location_key(old) != _location_key(location):
+            raise ArmError(400, "InvalidResourceLocation",
+                           f"The resource '{name}' already exists in location '{old}' in resource "
+                           f"group '{resource_group}'. A resource with the same name cannot be "
+                           f"created in location '{location}'. Please select a new resource name.")
+        return old
+    return location
+
+
+def _location_key(location):
+    return (location or "").replace(" ", "").lower()
+
+
+def iso_now():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -30,20 +30,36 @@ _API_VERSIONS = {}
 
 
 def arm_operation(operation_id, method, path, api_version=APIM_API_VERSION):
-    """Register a handler ``fn(**path_params)`` for one spec operation."""
+    """Register a handler ``fn(**path_params)`` for one spec operation.
+
+    ``api_version``: one version or a tuple of the versions accepted (an SDK may send a newer
+    version than the spec file present; the conformance suite validates against the nearest).
+    """
     def deco(fn):
         OPERATIONS.append(Operation(operation_id, method.upper(), path))
         HANDLERS[operation_id] = fn
-        _API_VERSIONS[operation_id] = api_version
+        _API_VERSIONS[operation_id] = ((api_version,) if isinstance(api_version, str)
+                                       else tuple(api_version))
         return fn
     return deco
+
+
+def api_versions(operation_id):
+    return _API_VERSIONS[operation_id]
+
+
+# Path parameters that span several segments (the spec marks them x-ms-skip-url-encoding).
+MULTI_SEGMENT_PARAMS = {"scope"}
 
 
 def flask_rule(path):
     parts = []
     for seg in path.strip("/").split("/"):
         m = re.fullmatch(r"\{(\w+)\}", seg)
-        parts.append(f"<{m.group(1)}>" if m else seg.lower())
+        if m and m.group(1) in MULTI_SEGMENT_PARAMS:
+            parts.append(f"<path:{m.group(1)}>")
+        else:
+            parts.append(f"<{m.group(1)}>" if m else seg.lower())
     return "/" + "/".join(parts)
 
 
@@ -54,10 +70,24 @@ def _check_api_version(operation_id):
         raise ArmError(400, "MissingApiVersionParameter",
                        "The api-version query parameter (?api-version=) is required for all "
                        "requests.")
-    if given != supported:
+    if given not in supported:
         raise ArmError(400, "InvalidApiVersionParameter",
                        f"The api-version '{given}' is invalid. The supported versions are "
-                       f"'{supported}'.")
+                       f"'{','.join(supported)}'.")
+
+
+def _subscription_of(params):
+    """The subscription of a request: the path parameter, or the first segments of a scope."""
+    if "subscriptionId" in params:
+        return params["subscriptionId"]
+    m = re.match(r"^/?subscriptions/([^/]+)", params.get("scope") or "", re.IGNORECASE)
+    if not m:
+        # Management-group, tenant and provider scopes are not emulated (the sandbox's choice
+        # of answer: ARM's code for a scope it cannot resolve).
+        raise ArmError(400, "InvalidScope",
+                       f"The scope '/{params.get('scope')}' is not supported by the sandbox: "
+                       "use a subscription, resource group or resource scope.")
+    return m.group(1)
 
 
 def _check_subscription(subscription_id):
@@ -82,7 +112,7 @@ def _make_view(path, by_method):
             raise ArmError(405, "MethodNotAllowed",
                            f"The requested resource does not support http method '{method}'.")
         _check_api_version(op.operation_id)
-        _check_subscription(params["subscriptionId"])
+        _check_subscription(_subscription_of(params))
         # Every ARM request runs in one write transaction: the read-check-write of ETags and
         # references is atomic across threads and processes. Fine for a test double.
         with g.store.transaction():

@@ -32,6 +32,7 @@ REGISTRY = sorted({(op[0], op[1].upper(), op[2]) for op in OPERATIONS})
 REGISTERED_IDS = sorted({op_id for op_id, _, _ in REGISTRY})
 
 RG, SERVICE, VAULT, LOCATION = "rg-conformance", "apim-conformance", "kv-conformance", "westeurope"
+SERVICE2, UAI, UAI_GONE = "apim-conformance-2", "uai-conformance", "uai-conformance-gone"
 API, API_OPERATION = "echo-api", "get-echo"
 POLICY_XML = "<policies><inbound><base /></inbound><backend><base /></backend>" \
              "<outbound><base /></outbound><on-error><base /></on-error></policies>"
@@ -83,7 +84,9 @@ class Recorder:
 
 
 def _template_regex(template):
-    pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template))
+    # {scope} spans segments (x-ms-skip-url-encoding): a subscription, group or resource id.
+    pattern = re.sub(r"\\\{scope\\\}", ".+", re.escape(template))
+    pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", pattern)
     return re.compile("^" + pattern + "/?$", re.IGNORECASE)
 
 
@@ -135,6 +138,24 @@ class Admin:
         return json.loads(text) if text else None
 
 
+def make_ca_cer():
+    """A self-signed CA certificate as base64 DER (what APIM takes as encodedCertificate)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Conformance Root CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+
+
 def make_pfx(password=b"conformance"):
     """A self-signed certificate and key as a base64 PKCS#12 (what APIM accepts as `data`)."""
     from cryptography import x509
@@ -171,10 +192,21 @@ class Scenario:
         common = dict(base_url=url, credential_scopes=[url + "/.default"], connection_verify=ca,
                       raw_response_hook=recorder.hook, retry_total=0, polling_interval=0)
         self.apim = ApiManagementClient(self.credential, info["subscription_id"], **common)
-        self.keyvault = None
+        self.keyvault = self.msi = self.authorization = None
         try:
             from azure.mgmt.keyvault import KeyVaultManagementClient
             self.keyvault = KeyVaultManagementClient(self.credential, info["subscription_id"], **common)
+        except ImportError:
+            pass
+        try:
+            from azure.mgmt.msi import ManagedServiceIdentityClient
+            self.msi = ManagedServiceIdentityClient(self.credential, info["subscription_id"], **common)
+        except ImportError:
+            pass
+        try:
+            from azure.mgmt.authorization import AuthorizationManagementClient
+            self.authorization = AuthorizationManagementClient(self.credential, info["subscription_id"],
+                                                               **common)
         except ImportError:
             pass
         self.errors = {}     # step -> unexpected exception text
@@ -225,6 +257,32 @@ class Scenario:
                     tenant_id=service.identity.tenant_id, object_id=service.identity.principal_id,
                     permissions=kv.Permissions(secrets=["get", "list"]))])))
 
+        def uai_id(name):
+            return (f"/subscriptions/{self.info['subscription_id']}/resourceGroups/{RG}/providers/"
+                    f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}")
+
+        def create_identities():
+            from azure.mgmt.msi import models as msi
+            self.msi.user_assigned_identities.create_or_update(RG, UAI, msi.Identity(location=LOCATION))
+            self.msi.user_assigned_identities.create_or_update(RG, UAI, msi.Identity(
+                location=LOCATION, tags={"purpose": "conformance"}))
+            self.msi.user_assigned_identities.create_or_update(RG, UAI_GONE, msi.Identity(location=LOCATION))
+
+        def create_service():
+            m.api_management_service.begin_create_or_update(RG, SERVICE2, am.ApiManagementServiceResource(
+                location=LOCATION, publisher_email="ops@example.com", publisher_name="Conformance",
+                sku=am.ApiManagementServiceSkuProperties(name="Developer", capacity=1),
+                identity=am.ApiManagementServiceIdentity(
+                    type="SystemAssigned, UserAssigned",
+                    user_assigned_identities={uai_id(UAI): am.UserIdentityProperties()}),
+                certificates=[am.CertificateConfiguration(encoded_certificate=make_ca_cer(),
+                                                          store_name="Root")])).result()
+
+        def update_service():
+            m.api_management_service.begin_update(RG, SERVICE2, am.ApiManagementServiceUpdateParameters(
+                tags={"updated": "yes"}, identity=am.ApiManagementServiceIdentity(
+                    type="SystemAssigned", user_assigned_identities={uai_id(UAI): None}))).result()
+
         def backend(url="https://backend.example/api"):
             return am.BackendContract(url=url, protocol="http", description="conformance",
                                       tls=am.BackendTlsProperties(validate_certificate_chain=True,
@@ -235,6 +293,14 @@ class Scenario:
             ("ApiManagementService_ListByResourceGroup",
              lambda: list(m.api_management_service.list_by_resource_group(RG))),
             ("ApiManagementService_List", lambda: list(m.api_management_service.list())),
+            # managed identities and service updates
+            ("UserAssignedIdentities_CreateOrUpdate", create_identities),
+            ("UserAssignedIdentities_Get", lambda: self.msi.user_assigned_identities.get(RG, UAI)),
+            ("UserAssignedIdentities_ListByResourceGroup",
+             lambda: list(self.msi.user_assigned_identities.list_by_resource_group(RG))),
+            ("ApiManagementService_CreateOrUpdate", create_service),
+            ("ApiManagementService_Update", update_service),
+            ("UserAssignedIdentities_Delete", lambda: self.msi.user_assigned_identities.delete(RG, UAI_GONE)),
             ("Vaults_Get", lambda: self.keyvault.vaults.get(RG, VAULT)),
             ("Vaults_UpdateAccessPolicy", grant_vault_access),
             # certificates: uploaded PFX and Key Vault reference
@@ -330,6 +396,19 @@ class Scenario:
                     url="https://backend.example", protocol="http")),
                 m.backend.update(RG, SERVICE, "etag-check", '"stale"', am.BackendUpdateParameters(description="x")))),
             ("ApiManagementService_Get", 404, lambda: m.api_management_service.get(RG, "no-such-service")),
+            ("ApiManagementService_CreateOrUpdate", 400, lambda: m.api_management_service.begin_create_or_update(
+                RG, "apim-consumption", am.ApiManagementServiceResource(
+                    location=LOCATION, publisher_email="ops@example.com", publisher_name="Conformance",
+                    sku=am.ApiManagementServiceSkuProperties(name="Consumption", capacity=0),
+                    certificates=[am.CertificateConfiguration(encoded_certificate=make_ca_cer(),
+                                                              store_name="Root")])).result()),
+            ("ApiManagementService_Update", 400, lambda: m.api_management_service.begin_update(
+                RG, SERVICE2, am.ApiManagementServiceUpdateParameters(identity=am.ApiManagementServiceIdentity(
+                    type="UserAssigned", user_assigned_identities={
+                        f"/subscriptions/{self.info['subscription_id']}/resourceGroups/{RG}/providers/"
+                        "Microsoft.ManagedIdentity/userAssignedIdentities/no-such-identity": am.UserIdentityProperties()
+                    }))).result()),
+            ("UserAssignedIdentities_Get", 404, lambda: self.msi.user_assigned_identities.get(RG, "no-such-identity")),
             ("Api_Get", 404, lambda: m.api.get(RG, SERVICE, "no-such-api")),
             ("Policy_Get", 404, lambda: m.policy.get(RG, SERVICE, "policy")),
         ]

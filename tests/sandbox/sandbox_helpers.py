@@ -14,9 +14,7 @@ def seed_default(sb):
                       "sku": {"name": "Developer", "capacity": 1},
                       "identity": {"type": "SystemAssigned, UserAssigned",
                                    "userAssignedIdentities": {
-                                       f"/subscriptions/x/resourceGroups/{RG}/providers/"
-                                       "Microsoft.ManagedIdentity/userAssignedIdentities/uai1":
-                                       {}}}}],
+                                       uai_id(sb.info, "uai1"): {}}}}],
         "vaults": [{"resource_group": RG, "name": VAULT, "location": "westeurope"}]})
 
 
@@ -74,3 +72,52 @@ def arm_path(info, suffix=""):
 def etag_of(operation, *args):
     """The ETag header of a get_entity_tag call (the SDK method itself returns a bool)."""
     return operation(*args, cls=lambda _resp, _body, headers: headers["ETag"])
+
+
+def _mgmt(client_cls, info, **kwargs):
+    return client_cls(credential_for(info), info["subscription_id"], base_url=info["url"],
+                      credential_scopes=[info["url"] + "/.default"],
+                      connection_verify=info["ca_bundle"], polling_interval=0, **kwargs)
+
+
+def msi_client(info):
+    from azure.mgmt.msi import ManagedServiceIdentityClient
+
+    return _mgmt(ManagedServiceIdentityClient, info)
+
+
+def keyvault_client(info):
+    from azure.mgmt.keyvault import KeyVaultManagementClient
+
+    return _mgmt(KeyVaultManagementClient, info)
+
+
+def authorization_client(info):
+    from azure.mgmt.authorization import AuthorizationManagementClient
+
+    return _mgmt(AuthorizationManagementClient, info)
+
+
+def uai_id(info, name, rg=RG):
+    return (f"/subscriptions/{info['subscription_id']}/resourceGroups/{rg}/providers/"
+            f"Microsoft.ManagedIdentity/userAssignedIdentities/{name}")
+
+
+def make_ca_cer(common_name="Contoso Root CA"):
+    """(base64 DER of a self-signed CA certificate, thumbprint)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    der = cert.public_bytes(serialization.Encoding.DER)
+    return base64.b64encode(der).decode(), cert.fingerprint(hashes.SHA1()).hex().upper()
