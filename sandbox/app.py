@@ -8,7 +8,7 @@ import uuid
 from flask import Flask, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from sandbox import admin, auth
+from sandbox import admin, auth, gateway
 from sandbox import vault_dataplane
 from sandbox.errors import ArmError
 from sandbox.routes import register_arm_routes
@@ -79,6 +79,7 @@ def create_app(config):
     app.json.sort_keys = False
     app.wsgi_app = _PathNormaliser(app.wsgi_app)
     vault_dataplane.mount(app, config)  # <vault>.vault.localhost: Key Vault data plane
+    gateway.mount(app, config)  # <service>.azure-api.localhost never reaches the routes
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(admin.bp)

@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 from sandbox import store as store_mod
 from sandbox.app import create_app
+from sandbox.gateway_tls import serve_gateway_names
 from sandbox.tls import ensure_tls
 
 
@@ -96,6 +97,7 @@ def run(state_dir, port=0, verbose=False, exit_with_parent=False):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(srv_pem, srv_key)
+    serve_gateway_names(ctx, paths["dir"])  # SNI: the gateway's own certificate
     # *.vault.localhost resolves to ::1 as well as 127.0.0.1: listen on both.
     hosts = ["127.0.0.1"] + (["::1"] if want_v6 else [])
     servers = [make_server(h, port, app, threaded=True, ssl_context=ctx) for h in hosts]
