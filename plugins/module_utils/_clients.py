@@ -13,6 +13,7 @@ SDKS = {
     'apim': 'azure.mgmt.apimanagement',
     'keyvault': 'azure.mgmt.keyvault',
     'authorization': 'azure.mgmt.authorization',
+    'network': 'azure.mgmt.network',
     'vault_certificates': 'azure.keyvault.certificates',
     'cryptography': 'cryptography',
 }
@@ -21,6 +22,7 @@ PIP_NAMES = {
     'apim': 'azure-mgmt-apimanagement',
     'keyvault': 'azure-mgmt-keyvault',
     'authorization': 'azure-mgmt-authorization',
+    'network': 'azure-mgmt-network',
     'vault_certificates': 'azure-keyvault-certificates',
     'cryptography': 'cryptography',
 }
@@ -59,6 +61,10 @@ def authorization(auth):
     return _management('azure.mgmt.authorization', 'AuthorizationManagementClient', auth)
 
 
+def network(auth):
+    return _management('azure.mgmt.network', 'NetworkManagementClient', auth)
+
+
 def vault_certificates(auth, vault_url):
     """A Key Vault certificates client for one vault (data plane; its scope comes from the vault's challenge)."""
     module = importlib.import_module('azure.keyvault.certificates')
@@ -69,4 +75,5 @@ FACTORIES = {
     'apim': apim,
     'keyvault': keyvault,
     'authorization': authorization,
+    'network': network,
 }
