@@ -1,14 +1,16 @@
 """The admin API under /_sandbox/ (no auth; the server listens on loopback only)."""
 
+import copy
 import datetime
 import uuid
 
 from flask import Blueprint, abort, current_app, g, jsonify, request
 
-from sandbox import principals
+from sandbox import access, principals
 from sandbox.errors import ArmError
 from sandbox.keyvault import KEYVAULT_TYPE
 from sandbox.routes.common import APIM_TYPE, rg_id
+from sandbox.routes import roles, vaults
 from sandbox.routes.service import build_service
 
 bp = Blueprint("admin", __name__, url_prefix="/_sandbox")
@@ -95,27 +97,44 @@ def _seed_service(spec):
     return g.store.put(body["id"], rg["body"]["id"], APIM_TYPE, body, private)
 
 
+# What the portal grants the creator of a vault (all key, secret and certificate permissions).
+CREATOR_PERMISSIONS = {
+    "keys": ["get", "list", "update", "create", "import", "delete", "recover", "backup",
+             "restore", "getrotationpolicy", "setrotationpolicy", "rotate"],
+    "secrets": ["get", "list", "set", "delete", "recover", "backup", "restore"],
+    "certificates": ["get", "list", "update", "create", "import", "delete", "recover", "backup",
+                     "restore", "managecontacts", "manageissuers", "getissuers", "listissuers",
+                     "setissuers", "deleteissuers"],
+}
+
+
 def _seed_vault(spec):
+    """A vault as the portal creates it for the control node: an access-policy vault gets a
+    policy for the creator (the sandbox's client) with full key/secret/certificate
+    permissions; an RBAC vault gets a Key Vault Administrator role assignment for it instead
+    (the portal proposes that role to the creator)."""
     rg = _ensure_rg(spec["resource_group"], spec.get("location"))
     name = spec["name"]
     vid = f"{rg['body']['id']}/providers/{KEYVAULT_TYPE}/{name}"
     existing = g.store.get(vid)
-    if existing:
-        return existing
-    body = {
-        "id": vid, "name": name, "type": KEYVAULT_TYPE,
-        "location": spec.get("location") or rg["body"]["location"], "tags": {},
-        "properties": {
-            "tenantId": g.settings["tenant"],
-            "sku": {"family": "A", "name": "standard"},
-            "accessPolicies": [],
-            "enableRbacAuthorization": False,
-            "vaultUri": f"https://{name.lower()}.vault.localhost:{_cfg()['port']}/",
-            "provisioningState": "Succeeded",
-            "publicNetworkAccess": "Enabled",
-        },
-    }
-    return g.store.put(vid, rg["body"]["id"], KEYVAULT_TYPE, body)
+    tenant, client = g.settings["tenant"], g.settings["client_object_id"]
+    rbac = bool(spec.get("enableRbacAuthorization", False))
+    policies = [] if rbac else [{"tenantId": tenant, "objectId": client,
+                                 "permissions": copy.deepcopy(CREATOR_PERMISSIONS)}]
+    requested = {"tenantId": tenant, "sku": {"family": "A", "name": "standard"},
+                 "accessPolicies": policies + list(spec.get("accessPolicies") or []),
+                 "enableRbacAuthorization": rbac,
+                 "networkAcls": spec.get("networkAcls")}
+    body = vaults.build_vault(vid, name, spec.get("location") or rg["body"]["location"],
+                              spec.get("tags"), requested, existing)
+    entity = g.store.put(vid, rg["body"]["id"], KEYVAULT_TYPE, body)
+    if rbac:
+        assignment = roles.new_assignment(
+            entity["body"]["id"], str(uuid.uuid5(uuid.NAMESPACE_URL, vid.lower())),
+            access.KEY_VAULT_ADMINISTRATOR, client, "ServicePrincipal")
+        if g.store.get(assignment["id"]) is None:
+            roles.store_assignment(assignment)
+    return entity
 
 
 @bp.post("/seed")

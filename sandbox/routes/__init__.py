@@ -9,6 +9,6 @@ Importing this package fills it (the resource modules are imported at the bottom
 from sandbox.routes.registry import HANDLERS, OPERATIONS, Operation, register_arm_routes
 
 from sandbox.routes import service, certificates, backends, apis, policies  # noqa: E402,F401
-from sandbox.routes import identities  # noqa: E402,F401
+from sandbox.routes import identities, vaults, roles  # noqa: E402,F401
 
 __all__ = ["OPERATIONS", "HANDLERS", "Operation", "register_arm_routes"]

@@ -33,6 +33,9 @@ REGISTERED_IDS = sorted({op_id for op_id, _, _ in REGISTRY})
 
 RG, SERVICE, VAULT, LOCATION = "rg-conformance", "apim-conformance", "kv-conformance", "westeurope"
 SERVICE2, UAI, UAI_GONE = "apim-conformance-2", "uai-conformance", "uai-conformance-gone"
+VAULT2 = "kv-conformance-rbac"
+SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+ASSIGNMENT, ASSIGNMENT_RG = "8f6a3b1e-3c1d-4d8e-9f2a-000000000001", "8f6a3b1e-3c1d-4d8e-9f2a-000000000002"
 API, API_OPERATION = "echo-api", "get-echo"
 POLICY_XML = "<policies><inbound><base /></inbound><backend><base /></backend>" \
              "<outbound><base /></outbound><on-error><base /></on-error></policies>"
@@ -283,6 +286,49 @@ class Scenario:
                 tags={"updated": "yes"}, identity=am.ApiManagementServiceIdentity(
                     type="SystemAssigned", user_assigned_identities={uai_id(UAI): None}))).result()
 
+        def vault_id(name):
+            return (f"/subscriptions/{self.info['subscription_id']}/resourceGroups/{RG}/providers/"
+                    f"Microsoft.KeyVault/vaults/{name}")
+
+        def role_id(guid):
+            return (f"/subscriptions/{self.info['subscription_id']}/providers/Microsoft.Authorization/"
+                    f"roleDefinitions/{guid}")
+
+        def create_vault():
+            from azure.mgmt.keyvault import models as kv
+            self.keyvault.vaults.begin_create_or_update(RG, VAULT2, kv.VaultCreateOrUpdateParameters(
+                location=LOCATION, properties=kv.VaultProperties(
+                    tenant_id=self.info["tenant"], sku=kv.Sku(family="A", name="standard"),
+                    enable_rbac_authorization=True, network_acls=kv.NetworkRuleSet(
+                        bypass="AzureServices", default_action="Deny",
+                        ip_rules=[kv.IPRule(value="127.0.0.1")])))).result()
+
+        def update_vault():
+            from azure.mgmt.keyvault import models as kv
+            self.keyvault.vaults.update(RG, VAULT2, kv.VaultPatchParameters(
+                tags={"purpose": "conformance"}, properties=kv.VaultPatchProperties(
+                    network_acls=kv.NetworkRuleSet(default_action="Deny", virtual_network_rules=[
+                        kv.VirtualNetworkRule(id=f"/subscriptions/{self.info['subscription_id']}/resourceGroups/"
+                                                 f"{RG}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/apim")]))))
+
+        def assign(scope, name, guid=SECRETS_USER):
+            from azure.mgmt.authorization.v2022_04_01 import models as az
+            principal = m.api_management_service.get(RG, SERVICE).identity.principal_id
+            return self.authorization.role_assignments.create(scope, name, az.RoleAssignmentCreateParameters(
+                role_definition_id=role_id(guid), principal_id=principal, principal_type="ServicePrincipal"))
+
+        def create_assignments():
+            assign(vault_id(VAULT2), ASSIGNMENT)
+            assign(f"/subscriptions/{self.info['subscription_id']}/resourceGroups/{RG}", ASSIGNMENT_RG)
+
+        def list_assignments():
+            principal = m.api_management_service.get(RG, SERVICE).identity.principal_id
+            ra = self.authorization.role_assignments
+            list(ra.list_for_scope(vault_id(VAULT2)))
+            list(ra.list_for_scope(vault_id(VAULT2), filter="atScope()"))
+            list(ra.list_for_scope(f"/subscriptions/{self.info['subscription_id']}",
+                                   filter=f"principalId eq '{principal}'"))
+
         def backend(url="https://backend.example/api"):
             return am.BackendContract(url=url, protocol="http", description="conformance",
                                       tls=am.BackendTlsProperties(validate_certificate_chain=True,
@@ -302,6 +348,14 @@ class Scenario:
             ("ApiManagementService_Update", update_service),
             ("UserAssignedIdentities_Delete", lambda: self.msi.user_assigned_identities.delete(RG, UAI_GONE)),
             ("Vaults_Get", lambda: self.keyvault.vaults.get(RG, VAULT)),
+            ("Vaults_CreateOrUpdate", create_vault),
+            ("Vaults_Update", update_vault),
+            ("Vaults_ListByResourceGroup", lambda: list(self.keyvault.vaults.list_by_resource_group(RG))),
+            ("Vaults_ListBySubscription", lambda: list(self.keyvault.vaults.list_by_subscription())),
+            ("Vaults_List", lambda: list(self.keyvault.vaults.list())),
+            ("RoleAssignments_Create", create_assignments),
+            ("RoleAssignments_Get", lambda: self.authorization.role_assignments.get(vault_id(VAULT2), ASSIGNMENT)),
+            ("RoleAssignments_ListForScope", list_assignments),
             ("Vaults_UpdateAccessPolicy", grant_vault_access),
             # certificates: uploaded PFX and Key Vault reference
             ("Certificate_CreateOrUpdate", lambda: (
@@ -369,9 +423,31 @@ class Scenario:
             ("ApiOperation_Delete", lambda: m.api_operation.delete(RG, SERVICE, API, API_OPERATION, "*")),
             ("Api_Delete", lambda: m.api.begin_delete(RG, SERVICE, API, "*").result()),
             ("Backend_Delete", lambda: m.backend.delete(RG, SERVICE, "conformance", "*")),
+            ("RoleAssignments_Delete", lambda: self.authorization.role_assignments.delete(
+                f"/subscriptions/{self.info['subscription_id']}/resourceGroups/{RG}", ASSIGNMENT_RG)),
             ("Certificate_Delete", lambda: (m.certificate.delete(RG, SERVICE, "uploaded", "*"),
                                             m.certificate.delete(RG, SERVICE, "from-vault", "*"))),
         ]
+
+    def _assignment_parameters(self, principal):
+        from azure.mgmt.authorization.v2022_04_01 import models as az
+        return az.RoleAssignmentCreateParameters(
+            role_definition_id=f"/subscriptions/{self.info['subscription_id']}/providers/"
+                               f"Microsoft.Authorization/roleDefinitions/{SECRETS_USER}",
+            principal_id=principal, principal_type="ServicePrincipal")
+
+    def _assign_unknown_principal(self):
+        self.authorization.role_assignments.create(
+            f"/subscriptions/{self.info['subscription_id']}", "8f6a3b1e-3c1d-4d8e-9f2a-0000000000ff",
+            self._assignment_parameters("11111111-2222-3333-4444-555555555555"))
+
+    def _assign_twice(self):
+        # The vault-scope assignment of the scenario exists under another name.
+        principal = self.apim.api_management_service.get(RG, SERVICE).identity.principal_id
+        self.authorization.role_assignments.create(
+            f"/subscriptions/{self.info['subscription_id']}/resourceGroups/{RG}/providers/"
+            f"Microsoft.KeyVault/vaults/{VAULT2}", "8f6a3b1e-3c1d-4d8e-9f2a-0000000000fe",
+            self._assignment_parameters(principal))
 
     def error_steps(self):
         """Error answers; their bodies must match the operation's `default` (ErrorResponse) schema."""
@@ -409,6 +485,11 @@ class Scenario:
                         "Microsoft.ManagedIdentity/userAssignedIdentities/no-such-identity": am.UserIdentityProperties()
                     }))).result()),
             ("UserAssignedIdentities_Get", 404, lambda: self.msi.user_assigned_identities.get(RG, "no-such-identity")),
+            ("Vaults_Get", 404, lambda: self.keyvault.vaults.get(RG, "no-such-vault")),
+            ("RoleAssignments_Get", 404, lambda: self.authorization.role_assignments.get(
+                f"/subscriptions/{self.info['subscription_id']}", "00000000-0000-0000-0000-00000000dead")),
+            ("RoleAssignments_Create", 400, lambda: self._assign_unknown_principal()),
+            ("RoleAssignments_Create", 409, lambda: self._assign_twice()),
             ("Api_Get", 404, lambda: m.api.get(RG, SERVICE, "no-such-api")),
             ("Policy_Get", 404, lambda: m.policy.get(RG, SERVICE, "policy")),
         ]
