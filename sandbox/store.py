@@ -46,6 +46,17 @@ CREATE TABLE IF NOT EXISTS vault_secrets (
     created REAL NOT NULL          -- sandbox clock
 );
 CREATE INDEX IF NOT EXISTS vault_secrets_name ON vault_secrets (vault, name);
+CREATE TABLE IF NOT EXISTS vault_certificates (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    vault TEXT NOT NULL,           -- lowercased vault name
+    name TEXT NOT NULL,            -- certificate name as given
+    version TEXT NOT NULL,         -- shared with its secret (and key) version
+    cer TEXT NOT NULL,             -- base64 DER of the leaf certificate
+    policy TEXT NOT NULL,          -- JSON CertificatePolicy (without id)
+    tags TEXT NOT NULL DEFAULT '{}',
+    created REAL NOT NULL          -- sandbox clock
+);
+CREATE INDEX IF NOT EXISTS vault_certificates_name ON vault_certificates (vault, name);
 """
 
 # Kept by reset: identity of the sandbox itself.
@@ -184,7 +195,8 @@ class Store:
 
     def reset(self):
         with self.transaction():
-            for table in ("resources", "requests", "faults", "vault_secrets"):
+            for table in ("resources", "requests", "faults", "vault_secrets",
+                          "vault_certificates"):
                 self.conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
             keep = ",".join("?" * len(PERSISTENT_SETTINGS))
             self.conn.execute(f"DELETE FROM settings WHERE key NOT IN ({keep})",
@@ -193,8 +205,8 @@ class Store:
             self.set_setting("etag_counter", 0)
 
     # vault secrets --------------------------------------------------------------------
-    def add_secret(self, vault, name, value, content_type):
-        version = uuid.uuid4().hex
+    def add_secret(self, vault, name, value, content_type, version=None):
+        version = version or uuid.uuid4().hex
         with self.transaction():
             self.conn.execute(
                 "INSERT INTO vault_secrets (vault, name, version, value, content_type, created)"
@@ -208,6 +220,33 @@ class Store:
             "SELECT * FROM vault_secrets WHERE vault = ? AND lower(name) = lower(?) "
             "ORDER BY seq DESC", (vault.lower(), name))
         return [dict(r) for r in rows]
+
+    def all_secret_names(self, vault):
+        rows = self.conn.execute(
+            "SELECT name FROM vault_secrets WHERE vault = ? GROUP BY lower(name) ORDER BY "
+            "min(seq)", (vault.lower(),))
+        return [r["name"] for r in rows]
+
+    def add_certificate(self, vault, name, version, cer, policy, tags):
+        with self.transaction():
+            self.conn.execute(
+                "INSERT INTO vault_certificates (vault, name, version, cer, policy, tags, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (vault.lower(), name, version, cer, json.dumps(policy), json.dumps(tags or {}),
+                 self.now()))
+
+    def certificate_versions(self, vault, name):
+        """All versions of a certificate, newest first."""
+        rows = self.conn.execute(
+            "SELECT * FROM vault_certificates WHERE vault = ? AND lower(name) = lower(?) "
+            "ORDER BY seq DESC", (vault.lower(), name))
+        return [dict(r, policy=json.loads(r["policy"]), tags=json.loads(r["tags"])) for r in rows]
+
+    def all_certificate_names(self, vault):
+        rows = self.conn.execute(
+            "SELECT name FROM vault_certificates WHERE vault = ? GROUP BY lower(name) ORDER BY "
+            "min(seq)", (vault.lower(),))
+        return [r["name"] for r in rows]
 
     def all_secrets(self):
         rows = self.conn.execute(

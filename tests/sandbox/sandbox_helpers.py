@@ -121,3 +121,30 @@ def make_ca_cer(common_name="Contoso Root CA"):
             .sign(key, hashes.SHA256()))
     der = cert.public_bytes(serialization.Encoding.DER)
     return base64.b64encode(der).decode(), cert.fingerprint(hashes.SHA1()).hex().upper()
+
+
+def client_object_id(info):
+    """The control node's object id: the oid claim of its tokens."""
+    import json
+
+    token = credential_for(info).get_token(info["url"] + "/.default").token
+    payload = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["oid"]
+
+
+def vault_url(info, vault=VAULT):
+    return f"https://{vault}.vault.localhost:{info['url'].rsplit(':', 1)[1]}"
+
+
+def certificate_client(info, vault=VAULT):
+    from azure.keyvault.certificates import CertificateClient
+
+    return CertificateClient(vault_url(info, vault), credential_for(info),
+                             connection_verify=info["ca_bundle"], retry_total=0)
+
+
+def secret_client(info, vault=VAULT):
+    from azure.keyvault.secrets import SecretClient
+
+    return SecretClient(vault_url(info, vault), credential_for(info),
+                        connection_verify=info["ca_bundle"], retry_total=0)
