@@ -133,3 +133,23 @@ def test_passwords_are_hidden_in_the_diff_text():
     text = '<authentication-basic username="u" password="p@ss" /><authentication-certificate password=\'x\' />'
     hidden = hide_passwords(text)
     assert 'p@ss' not in hidden and "password='********'" in hidden and 'username="u"' in hidden
+
+
+class StalePolicies:
+    """An api_policy client whose write finds the policy changed since it was read."""
+
+    def create_or_update(self, *args, **kwargs):
+        from ansible_collections.mtls.apim.plugins.module_utils._errors import AzureError
+
+        assert kwargs['if_match'] == '"etag-1"'
+        raise AzureError(412, 'PreconditionFailed', 'The entity was modified.', None)
+
+
+def test_a_concurrent_edit_is_not_overwritten():
+    from types import SimpleNamespace
+
+    from ansible_collections.mtls.apim.plugins.module_utils._handlers.policy import PolicyScope
+
+    scope = PolicyScope(SimpleNamespace(api_policy=StalePolicies()), 'rg', 'apim', 'orders')
+    with pytest.raises(PolicyError.__mro__[1], match='The policy of API orders changed while this task ran'):
+        scope.put('<policies />', '"etag-1"')
