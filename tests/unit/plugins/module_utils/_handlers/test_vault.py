@@ -64,13 +64,13 @@ UAMI = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.ManagedIdentity/u
 def test_identity_problems_name_the_fix():
     problem, kind, principal = diag.identity_problem(service(), 'apim', None)
     assert (problem, kind, principal) == (None, 'system-assigned', 'sys-principal')
-    problem, _, _ = diag.identity_problem(service('None'), 'apim', None)
+    problem = diag.identity_problem(service('None'), 'apim', None)[0]
     assert 'no system-assigned identity' in problem and 'service_identity' in problem
     users = {UAMI: ('uami-principal', 'uami-client')}
     assert diag.identity_problem(service('UserAssigned', users), 'apim', 'UAMI-CLIENT')[2] == 'uami-principal'
-    problem, _, _ = diag.identity_problem(service('UserAssigned', users), 'apim', 'uami-principal')
+    problem = diag.identity_problem(service('UserAssigned', users), 'apim', 'uami-principal')[0]
     assert 'principal (object) id of user-assigned identity id-apim' in problem and 'uami-client' in problem
-    problem, _, _ = diag.identity_problem(service('UserAssigned', users), 'apim', 'unknown')
+    problem = diag.identity_problem(service('UserAssigned', users), 'apim', 'unknown')[0]
     assert 'not the client id of a user-assigned identity' in problem
 
 
