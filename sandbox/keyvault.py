@@ -1,6 +1,9 @@
 """Key Vault references of APIM certificates, resolved against the sandbox's vault store.
 
-Vault secrets are seeded through the admin API (PUT /_sandbox/vaults/{vault}/secrets/{name}).
+Vault secrets come from the admin API (PUT /_sandbox/vaults/{vault}/secrets/{name}) or from
+certificates imported through the data plane. APIM reads them as its managed identity, so the
+vault's rules for that identity apply: its access policies (or RBAC role assignments) and its
+firewall.
 """
 
 import datetime
@@ -8,10 +11,10 @@ import re
 
 from flask import g
 
-from sandbox import certs
+from sandbox import access, certs, principals
 from sandbox.errors import ArmError, validation_error
 
-KEYVAULT_TYPE = "Microsoft.KeyVault/vaults"
+KEYVAULT_TYPE = access.KEYVAULT_TYPE
 # A versionless reference is re-read within 4 hours (APIM docs); the sandbox re-reads it
 # lazily, on the first GET/list after the sandbox clock passes that mark.
 REFRESH_SECONDS = 4 * 3600
@@ -59,7 +62,9 @@ def _identity(service, identity_client_id):
             f"Can not find Managed Identity with provided IdentityClientId : "
             f"{identity_client_id}. For more information please see aka.ms/apimmsi.")
     if "systemassigned" not in kind.replace(" ", "").lower().split(","):
-        # Not documented: the sandbox's wording for "no system-assigned identity to use".
+        # Not documented. The sandbox answers in the shape of the identityClientId refusal
+        # (400 ValidationError naming the field, pointing to aka.ms/apimmsi); the wording is
+        # its own.
         raise validation_error(
             "keyVault",
             "API Management service has no system-assigned managed identity; enable it or set "
@@ -79,22 +84,59 @@ def _access_failed(secret_identifier, id_type, client_id, object_id):
         "secrets in the KeyVault Access Policies.", apim_shape=True)
 
 
+def _network_allows(service, vault, id_type):
+    """The vault firewall for APIM: with defaultAction Deny, only the trusted-services bypass
+    used with the system-assigned identity (the documented set-up, includes/api-management-
+    key-vault-network.md) or the service's subnet in virtualNetworkRules lets it through. A
+    user-assigned identity is not a trusted service even with the bypass on (SERVICE-BEHAVIOUR.md,
+    Microsoft Q&A 1688796). The sandbox service's public address is loopback, shared with the
+    control node, so ipRules are not matched against it (a simplification)."""
+    if not access.firewall_on(vault):
+        return True
+    acls = vault["body"]["properties"].get("networkAcls") or {}
+    subnet = ((service["body"].get("properties") or {}).get("virtualNetworkConfiguration")
+              or {}).get("subnetResourceId")
+    if subnet and any((rule.get("id") or "").lower() == subnet.lower()
+                      for rule in acls.get("virtualNetworkRules") or []):
+        return True
+    return (acls.get("bypass") or "AzureServices") == "AzureServices" and \
+        id_type == "SystemAssigned"
+
+
+def _may_read(vault, object_id, secret_name):
+    """Access-policy vault: a policy for the identity granting secrets get AND list (what the
+    APIM docs ask for). RBAC vault: a role granting secret reads (Key Vault Secrets User,
+    Secrets Officer, Administrator, Certificate User) at the vault or an ancestor scope."""
+    resource = f"{vault['body']['id']}/secrets/{secret_name}"
+    if access.uses_rbac(vault):
+        return access.rbac_allows(object_id, resource, access.SECRETS_GET[2])
+    tenant = g.settings["tenant"]
+    return all(access.policy_allows(vault, object_id, tenant, category, permission)
+               for category, permission, _action in (access.SECRETS_GET, access.SECRETS_LIST))
+
+
 def resolve_key_vault_secret(service, secret_identifier, identity_client_id):
     """Read the secret as the service's identity would; the one place for access rules.
 
-    Returns {"version", "value", "content_type"}. Raises ArmError as APIM would. Identity
-    permissions (access policies / RBAC) and the vault firewall are to be checked here.
+    Returns {"version", "value", "content_type"}. Raises ArmError as APIM would: a missing
+    vault or secret, a deleted identity, missing permissions and a firewall refusal all give
+    the same InvalidOperation message, as on Azure (it names GET permissions even when the
+    firewall is the cause, SERVICE-BEHAVIOUR.md).
     """
     ref = parse_secret_identifier(secret_identifier)
     id_type, client_id, object_id = _identity(service, identity_client_id)
+    failed = _access_failed(secret_identifier, id_type, client_id, object_id)
     vault = _find_vault(ref["vault"])
-    if vault is None:
-        raise _access_failed(secret_identifier, id_type, client_id, object_id)
+    if vault is None or principals.find_principal(object_id) is None:
+        raise failed
+    if not _network_allows(service, vault, id_type) or \
+            not _may_read(vault, object_id, ref["name"]):
+        raise failed
     versions = g.store.secret_versions(ref["vault"], ref["name"])
     if ref["version"]:
         versions = [v for v in versions if v["version"].lower() == ref["version"].lower()]
     if not versions:
-        raise _access_failed(secret_identifier, id_type, client_id, object_id)
+        raise failed
     newest = versions[0]
     return {"version": newest["version"], "value": newest["value"],
             "content_type": newest["content_type"]}

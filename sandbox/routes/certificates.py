@@ -2,7 +2,7 @@
 
 import copy
 
-from flask import g, request
+from flask import g, jsonify, request
 
 from sandbox import certs, keyvault
 from sandbox.errors import ArmError, validation_error
@@ -15,6 +15,14 @@ TYPE = "Microsoft.ApiManagement/service/certificates"
 COLLECTION = APIM + "/certificates"
 ITEM = COLLECTION + "/{certificateId}"
 WORD = "Certificate"
+
+
+class RefreshFailed(Exception):
+    """A forced refresh that could not read the secret (its lastStatus is already stored)."""
+
+    def __init__(self, error):
+        super().__init__(error.message)
+        self.error = error
 
 
 def _sync(service, entity, force):
@@ -32,12 +40,13 @@ def _sync(service, entity, force):
     try:
         facts, new_private, status = keyvault.load_certificate(service, kv)
     except ArmError as exc:
-        if force:
-            raise
         private["kv_synced_at"] = g.store.now()
         kv["lastStatus"] = {"code": exc.code, "message": exc.message,
                             "timeStampUtc": keyvault.iso_utc(g.store.now())}
-        return g.store.put(body["id"], service["body"]["id"], TYPE, body, private)
+        failed = g.store.put(body["id"], service["body"]["id"], TYPE, body, private)
+        if force:
+            raise RefreshFailed(exc) from None
+        return failed
     changed = new_private["kv_version"] != private.get("kv_version")
     private.update(new_private)
     body["properties"].update(facts)
@@ -121,4 +130,15 @@ def refresh_certificate(certificateId, **p):
         # Not documented; the sandbox's answer for refreshing an uploaded certificate.
         raise validation_error("keyVault", "The certificate is not a Key Vault reference; "
                                "there is nothing to refresh.")
-    return entity_response(_sync(service, entity, True))
+    # A refresh that cannot read the secret keeps the last good certificate and records the
+    # failure in keyVault.lastStatus (as the clock refresh does). What refreshSecret answers
+    # then is not documented; the sandbox answers the same 400 InvalidOperation a PUT with that
+    # reference gets: the caller asked for this refresh and learns at once that it failed,
+    # with the cause, instead of having to compare lastStatus timestamps. The error is
+    # returned, not raised, so that the recorded lastStatus is committed.
+    try:
+        return entity_response(_sync(service, entity, True))
+    except RefreshFailed as failed:
+        resp = jsonify(failed.error.body())
+        resp.status_code = failed.error.status
+        return resp

@@ -500,6 +500,10 @@ class Scenario:
             ("Certificate_CreateOrUpdate", 400, lambda: m.certificate.create_or_update(
                 RG, SERVICE, "bad-pfx", am.CertificateCreateOrUpdateParameters(
                     data=base64.b64encode(b"not a pfx").decode(), password="x"))),
+            ("Certificate_CreateOrUpdate", 400, lambda: m.certificate.create_or_update(
+                RG, SERVICE, "unreadable", am.CertificateCreateOrUpdateParameters(
+                    key_vault=am.KeyVaultContractCreateProperties(
+                        secret_identifier=self.secret["versionless_id"].rsplit("/", 1)[0] + "/absent")))),
             ("Backend_Get", 404, lambda: m.backend.get(RG, SERVICE, "does-not-exist")),
             ("Backend_CreateOrUpdate", 400, lambda: m.backend.create_or_update(
                 RG, SERVICE, "bad-url", am.BackendContract(url="not a url", protocol="http"))),

@@ -4,18 +4,29 @@ import base64
 import datetime
 
 RG, SERVICE, VAULT = "rg1", "apim1", "kv1"
+# Fixed ids, so that the seeded vault can grant the seeded identities.
+SYSTEM_PRINCIPAL = "5e1f0c4a-0000-4000-8000-000000000001"
+UAI_PRINCIPAL, UAI_CLIENT = "5e1f0c4a-0000-4000-8000-000000000002", "5e1f0c4a-0000-4000-8000-000000000003"
+READ_SECRETS = {"secrets": ["get", "list"]}
 
 
-def seed_default(sb):
+def seed_default(sb, grant=True):
+    """rg1, apim1 (system + user-assigned uai1 identities), kv1 (access policies). With
+    ``grant`` both identities may read kv1's secrets, as the APIM docs ask."""
     sb.admin("POST", "reset")
+    policies = [{"tenantId": sb.info["tenant"], "objectId": pid, "permissions": READ_SECRETS}
+                for pid in (SYSTEM_PRINCIPAL, UAI_PRINCIPAL)] if grant else []
     return sb.admin("POST", "seed", {
         "resource_groups": [{"name": RG, "location": "westeurope"}],
         "services": [{"resource_group": RG, "name": SERVICE, "location": "westeurope",
                       "sku": {"name": "Developer", "capacity": 1},
                       "identity": {"type": "SystemAssigned, UserAssigned",
+                                   "principalId": SYSTEM_PRINCIPAL,
                                    "userAssignedIdentities": {
-                                       uai_id(sb.info, "uai1"): {}}}}],
-        "vaults": [{"resource_group": RG, "name": VAULT, "location": "westeurope"}]})
+                                       uai_id(sb.info, "uai1"): {"principalId": UAI_PRINCIPAL,
+                                                                  "clientId": UAI_CLIENT}}}}],
+        "vaults": [{"resource_group": RG, "name": VAULT, "location": "westeurope",
+                    "accessPolicies": policies}]})
 
 
 def credential_for(info, secret=None):

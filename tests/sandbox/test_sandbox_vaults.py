@@ -4,7 +4,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.mgmt.keyvault import models as kv
 
-from sandbox_helpers import RG, VAULT, keyvault_client
+from sandbox_helpers import RG, VAULT, client_object_id, keyvault_client
 
 
 @pytest.fixture
@@ -70,10 +70,10 @@ def test_patch_merges_network_rules_and_keeps_the_rest(sb, vaults):
 def test_seeded_vault_grants_the_creator(sb, vaults):
     vault = vaults.get(RG, VAULT)
     assert vault.properties.enable_rbac_authorization is False
-    perms = vault.properties.access_policies
-    assert len(perms) == 1 and perms[0].tenant_id == sb.info["tenant"]
-    assert {"get", "list", "import"} <= set(perms[0].permissions.certificates)
-    assert {"get", "list"} <= set(perms[0].permissions.secrets)
+    creator = [p for p in vault.properties.access_policies if p.object_id == client_object_id(sb.info)]
+    assert len(creator) == 1 and creator[0].tenant_id == sb.info["tenant"]
+    assert {"get", "list", "import"} <= set(creator[0].permissions.certificates)
+    assert {"get", "list"} <= set(creator[0].permissions.secrets)
 
 
 def test_access_policy_add_remove_replace(sb, vaults):
