@@ -108,16 +108,9 @@ def extra_vars_file(files_dir):
 
 def create_apis(env):
     """An `orders` API in each service (no module manages APIs; the SDK creates them as a user would)."""
-    script = (
-        'import sys\n'
-        'from support.arm_fixture import client\n'
-        'from azure.mgmt.apimanagement import models\n'
-        'api = client()\n'
-        'for stage in sys.argv[1:]:\n'
-        '    api.api.begin_create_or_update("rg-apim-" + stage, "apim-" + stage, "orders",\n'
-        '        models.ApiCreateOrUpdateParameter(display_name="Orders", path="orders", protocols=["https"],\n'
-        '        service_url="https://orders.example.com/api")).result()\n')
-    subprocess.run([sys.executable, '-c', script, *ENVIRONMENTS], env=env, check=True, cwd=REPO)
+    for stage in ENVIRONMENTS:
+        subprocess.run([sys.executable, os.path.abspath(__file__), 'create-api', 'rg-apim-' + stage, 'apim-' + stage,
+                        'orders'], env=env, check=True, cwd=REPO)
 
 
 def prepare(info, files_dir, collections_root):
@@ -151,3 +144,26 @@ def link_collection(root):
     if not os.path.lexists(link):
         os.symlink(REPO, link)
     return root
+
+
+def main(argv):
+    """create-api RG SERVICE API (credentials from AZURE_*), or write-ca PATH (a root CA, PEM)."""
+    if len(argv) == 2 and argv[0] == 'write-ca':
+        from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
+
+        with open(argv[1], 'wb') as handle:
+            handle.write(make_ca('Molecule Root CA')[0].public_bytes(serialization.Encoding.PEM))
+        return
+    if len(argv) != 4 or argv[0] != 'create-api':
+        sys.exit('usage: environments.py create-api RESOURCE_GROUP SERVICE API | write-ca PATH')
+    sys.path.insert(0, os.path.join(REPO, 'tests'))
+    from support.arm_fixture import client  # pylint: disable=import-outside-toplevel
+    from azure.mgmt.apimanagement import models  # pylint: disable=import-outside-toplevel
+
+    _command, resource_group, service, api = argv
+    client().api.begin_create_or_update(resource_group, service, api, models.ApiCreateOrUpdateParameter(
+        display_name=api, path=api, protocols=['https'], service_url='https://%s.example.com/api' % api)).result()
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])
