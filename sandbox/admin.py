@@ -10,7 +10,7 @@ from sandbox import access, principals
 from sandbox.errors import ArmError
 from sandbox.keyvault import KEYVAULT_TYPE
 from sandbox.routes.common import APIM_TYPE, rg_id
-from sandbox.routes import roles, vaults
+from sandbox.routes import network, roles, vaults
 from sandbox.routes.service import build_service
 
 bp = Blueprint("admin", __name__, url_prefix="/_sandbox")
@@ -82,6 +82,11 @@ def _seed_service(spec):
     if spec.get("virtual_network_configuration"):
         props["virtualNetworkConfiguration"] = spec["virtual_network_configuration"]
         props["virtualNetworkType"] = spec.get("virtual_network_type", "External")
+    if spec.get("virtual_network"):
+        # VNet injection: {"subnet_resource_id", "type": External|Internal}.
+        props["virtualNetworkConfiguration"] = {
+            "subnetResourceId": spec["virtual_network"]["subnet_resource_id"]}
+        props["virtualNetworkType"] = spec["virtual_network"].get("type", "External")
     doc = {"location": location, "tags": spec.get("tags", {}),
            "sku": spec.get("sku") or {"name": "Developer", "capacity": 1},
            "properties": props,
@@ -95,6 +100,46 @@ def _seed_service(spec):
         if identity.get("clientId"):
             private["system_client_id"] = identity["clientId"]
     return g.store.put(body["id"], rg["body"]["id"], APIM_TYPE, body, private)
+
+
+def _seed_nsg(spec):
+    """A network security group with its rules, validated as a PUT would be."""
+    rg = _ensure_rg(spec["resource_group"], spec.get("location"))
+    nid = f"{rg['body']['id']}/providers/{network.NSG_TYPE}/{spec['name']}"
+    existing = g.store.get(nid)
+    rules = [{"name": r["name"], "properties": {k: v for k, v in r.items() if k != "name"}}
+             for r in spec.get("security_rules") or []]
+    body = network.build_nsg(existing["body"]["id"] if existing else nid, spec["name"],
+                             spec.get("location") or rg["body"]["location"], spec.get("tags"),
+                             {"securityRules": rules}, existing)
+    return network.save_nsg(rg, body)
+
+
+def _seed_vnet(spec):
+    """A virtual network with its subnets (address_prefix, service_endpoints as service names
+    or {service, locations}, delegations as service names, network_security_group as an NSG
+    resource id or a name in the same resource group)."""
+    rg = _ensure_rg(spec["resource_group"], spec.get("location"))
+    vid = f"{rg['body']['id']}/providers/{network.VNET_TYPE}/{spec['name']}"
+    existing = g.store.get(vid)
+    subnets = []
+    for sub in spec.get("subnets") or []:
+        props = {"addressPrefix": sub["address_prefix"],
+                 "serviceEndpoints": [e if isinstance(e, dict) else {"service": e}
+                                      for e in sub.get("service_endpoints") or []],
+                 "delegations": [{"name": d.replace("/", "."), "properties": {"serviceName": d}}
+                                 if isinstance(d, str) else d
+                                 for d in sub.get("delegations") or []]}
+        nsg = sub.get("network_security_group")
+        if nsg:
+            props["networkSecurityGroup"] = {"id": nsg if nsg.startswith("/") else
+                                             f"{rg['body']['id']}/providers/{network.NSG_TYPE}/{nsg}"}
+        subnets.append({"name": sub["name"], "properties": props})
+    body = network.build_vnet(existing["body"]["id"] if existing else vid, spec["name"],
+                              spec.get("location") or rg["body"]["location"], spec.get("tags"),
+                              {"addressSpace": {"addressPrefixes": list(spec["address_space"])},
+                               "subnets": subnets}, existing)
+    return network.save_vnet(rg, body)
 
 
 # What the portal grants the creator of a vault (all key, secret and certificate permissions).
@@ -146,6 +191,11 @@ def seed():
             for spec in body.get("resource_groups", []):
                 out["resource_groups"].append(
                     _ensure_rg(spec["name"], spec.get("location"))["body"])
+            # Security groups first (subnets name them), networks before services (injected).
+            for spec in body.get("network_security_groups", []):
+                out.setdefault("network_security_groups", []).append(_seed_nsg(spec)["body"])
+            for spec in body.get("virtual_networks", []):
+                out.setdefault("virtual_networks", []).append(_seed_vnet(spec)["body"])
             for spec in body.get("services", []):
                 out["services"].append(_seed_service(spec)["body"])
             for spec in body.get("vaults", []):

@@ -90,14 +90,23 @@ def _network_allows(service, vault, id_type):
     key-vault-network.md) or the service's subnet in virtualNetworkRules lets it through. A
     user-assigned identity is not a trusted service even with the bypass on (SERVICE-BEHAVIOUR.md,
     Microsoft Q&A 1688796). The sandbox service's public address is loopback, shared with the
-    control node, so ipRules are not matched against it (a simplification)."""
+    control node, so ipRules are not matched against it (a simplification).
+
+    A virtual network rule admits the service's subnet only while that subnet has the
+    Microsoft.KeyVault service endpoint: without it the traffic leaves the virtual network from a
+    public address and the vault never sees the subnet (Key Vault's service endpoint docs). So a
+    rule added with ignoreMissingVnetServiceEndpoint, or an endpoint removed later, lets nothing
+    through."""
+    from sandbox.routes import network
+
     if not access.firewall_on(vault):
         return True
     acls = vault["body"]["properties"].get("networkAcls") or {}
     subnet = ((service["body"].get("properties") or {}).get("virtualNetworkConfiguration")
               or {}).get("subnetResourceId")
     if subnet and any((rule.get("id") or "").lower() == subnet.lower()
-                      for rule in acls.get("virtualNetworkRules") or []):
+                      for rule in acls.get("virtualNetworkRules") or []) and \
+            network.has_endpoint(network.find_subnet(subnet)):
         return True
     return (acls.get("bypass") or "AzureServices") == "AzureServices" and \
         id_type == "SystemAssigned"

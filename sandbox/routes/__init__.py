@@ -10,5 +10,6 @@ from sandbox.routes.registry import HANDLERS, OPERATIONS, Operation, register_ar
 
 from sandbox.routes import service, certificates, backends, apis, policies  # noqa: E402,F401
 from sandbox.routes import identities, vaults, roles  # noqa: E402,F401
+from sandbox.routes import network  # noqa: E402,F401
 
 __all__ = ["OPERATIONS", "HANDLERS", "Operation", "register_arm_routes"]

@@ -80,6 +80,29 @@ def _network_acls(acls):
             "virtualNetworkRules": vnet_rules}
 
 
+def check_subnet_endpoints(acls):
+    """Azure refuses a virtual network rule whose subnet has no Microsoft.KeyVault service
+    endpoint, unless the rule sets ignoreMissingVnetServiceEndpoint: 400 NetworkAclsValidationFailure
+    (code and message form from hashicorp/terraform-provider-azurerm#2164 and #16547, and
+    Azure/avdaccelerator#818 for the Key Vault wording). A subnet the sandbox does not hold is
+    refused the same way (the sandbox's choice: it cannot have the endpoint)."""
+    from sandbox.routes import network
+
+    for rule in (acls or {}).get("virtualNetworkRules") or []:
+        if rule.get("ignoreMissingVnetServiceEndpoint"):
+            continue
+        if network.has_endpoint(network.find_subnet(rule["id"])):
+            continue
+        parts = network.split_subnet_id(rule["id"])
+        subnet, vnet = (parts[1], parts[0]) if parts else (rule["id"], rule["id"])
+        raise ArmError(400, "NetworkAclsValidationFailure",
+                       "Validation of network acls failure: SubnetsHaveNoServiceEndpointsConfigured:"
+                       f"Subnets {subnet} of virtual network {vnet} do not have ServiceEndpoints "
+                       "for Microsoft.KeyVault resources configured. Add Microsoft.KeyVault to "
+                       "subnet's ServiceEndpoints collection before trying to ACL "
+                       "Microsoft.KeyVault resources to these subnets..")
+
+
 def _access_policy(entry, index):
     if not isinstance(entry, dict) or not entry.get("tenantId") or not entry.get("objectId") \
             or not isinstance(entry.get("permissions"), dict):
@@ -170,6 +193,7 @@ def put_vault(subscriptionId, resourceGroupName, vaultName):
     # the policies sent.
     new = build_vault(existing["body"]["id"] if existing else vid, vaultName, location,
                       body.get("tags"), body.get("properties"), existing)
+    check_subnet_endpoints(new["properties"].get("networkAcls"))
     entity = g.store.put(new["id"], rg["body"]["id"], TYPE, new)
     # Long-running in the spec; answered in its final state at once (no polling needed).
     return make_response(jsonify(entity["body"]), 200 if existing else 201)
@@ -185,6 +209,7 @@ def patch_vault(**p):
                               {k: v for k, v in patch.items() if k in ("tags", "properties")})
     new = build_vault(current["id"], current["name"], current["location"],
                       merged.get("tags"), merged.get("properties") or {}, entity)
+    check_subnet_endpoints(new["properties"].get("networkAcls"))
     return jsonify(g.store.put(new["id"], rg["body"]["id"], TYPE, new)["body"])
 
 

@@ -37,6 +37,7 @@ REGISTERED_IDS = sorted({op_id for op_id, _, _ in REGISTRY})
 RG, SERVICE, VAULT, LOCATION = "rg-conformance", "apim-conformance", "kv-conformance", "westeurope"
 SERVICE2, UAI, UAI_GONE = "apim-conformance-2", "uai-conformance", "uai-conformance-gone"
 VAULT2 = "kv-conformance-rbac"
+VNET, NSG = "vnet", "nsg-conformance"
 SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 ASSIGNMENT, ASSIGNMENT_RG = "8f6a3b1e-3c1d-4d8e-9f2a-000000000001", "8f6a3b1e-3c1d-4d8e-9f2a-000000000002"
 API, API_OPERATION = "echo-api", "get-echo"
@@ -222,6 +223,12 @@ class Scenario:
                                                                **common)
         except ImportError:
             pass
+        self.network = None
+        try:
+            from azure.mgmt.network import NetworkManagementClient
+            self.network = NetworkManagementClient(self.credential, info["subscription_id"], **common)
+        except ImportError:
+            pass
         self.certificates = self.secrets = self.certificates_rbac = None
         try:
             from azure.keyvault.certificates import CertificateClient
@@ -351,6 +358,37 @@ class Scenario:
             list(ra.list_for_scope(f"/subscriptions/{self.info['subscription_id']}",
                                    filter=f"principalId eq '{principal}'"))
 
+        # Virtual networks and security groups (the vault's virtual network rule needs the
+        # subnet, with its Microsoft.KeyVault endpoint, before Vaults_Update).
+        from azure.mgmt.network import models as nm
+        net = self.network
+
+        def outbound_rule(priority, tag):
+            return nm.SecurityRule(protocol="Tcp", access="Allow", priority=priority, direction="Outbound",
+                                   source_address_prefix="VirtualNetwork", source_port_range="*",
+                                   destination_address_prefix=tag, destination_port_range="443")
+
+        def create_nsg():
+            net.network_security_groups.begin_create_or_update(RG, NSG, nm.NetworkSecurityGroup(
+                location=LOCATION, security_rules=[nm.SecurityRule(name="aad", **outbound_rule(
+                    320, "AzureActiveDirectory").as_dict())])).result()
+
+        def create_vnet():
+            net.virtual_networks.begin_create_or_update(RG, VNET, nm.VirtualNetwork(
+                location=LOCATION, address_space=nm.AddressSpace(address_prefixes=["10.0.0.0/16"]),
+                subnets=[nm.Subnet(name="apim", address_prefix="10.0.1.0/24",
+                                   network_security_group=nm.NetworkSecurityGroup(
+                                       id=net.network_security_groups.get(RG, NSG).id),
+                                   service_endpoints=[nm.ServiceEndpointPropertiesFormat(service="Microsoft.Storage")],
+                                   delegations=[nm.Delegation(name="web", service_name="Microsoft.Web/serverFarms")])]
+            )).result()
+
+        def put_subnets():
+            net.subnets.begin_create_or_update(RG, VNET, "extra", nm.Subnet(address_prefix="10.0.2.0/24")).result()
+            apim_subnet = net.subnets.get(RG, VNET, "apim")   # read, change one thing, write back
+            apim_subnet.service_endpoints.append(nm.ServiceEndpointPropertiesFormat(service="Microsoft.KeyVault"))
+            net.subnets.begin_create_or_update(RG, VNET, "apim", apim_subnet).result()
+
         def backend(url="https://backend.example/api"):
             return am.BackendContract(url=url, protocol="http", description="conformance",
                                       tls=am.BackendTlsProperties(validate_certificate_chain=True,
@@ -361,6 +399,19 @@ class Scenario:
             ("ApiManagementService_ListByResourceGroup",
              lambda: list(m.api_management_service.list_by_resource_group(RG))),
             ("ApiManagementService_List", lambda: list(m.api_management_service.list())),
+            ("NetworkSecurityGroups_CreateOrUpdate", create_nsg),
+            ("NetworkSecurityGroups_Get", lambda: net.network_security_groups.get(RG, NSG)),
+            ("NetworkSecurityGroups_List", lambda: list(net.network_security_groups.list(RG))),
+            ("SecurityRules_CreateOrUpdate", lambda: net.security_rules.begin_create_or_update(
+                RG, NSG, "keyvault", outbound_rule(310, "AzureKeyVault")).result()),
+            ("SecurityRules_Get", lambda: net.security_rules.get(RG, NSG, "keyvault")),
+            ("SecurityRules_List", lambda: list(net.security_rules.list(RG, NSG))),
+            ("VirtualNetworks_CreateOrUpdate", create_vnet),
+            ("VirtualNetworks_Get", lambda: net.virtual_networks.get(RG, VNET)),
+            ("VirtualNetworks_List", lambda: list(net.virtual_networks.list(RG))),
+            ("Subnets_CreateOrUpdate", put_subnets),
+            ("Subnets_Get", lambda: net.subnets.get(RG, VNET, "apim")),
+            ("Subnets_List", lambda: list(net.subnets.list(RG, VNET))),
             # managed identities and service updates
             ("UserAssignedIdentities_CreateOrUpdate", create_identities),
             ("UserAssignedIdentities_Get", lambda: self.msi.user_assigned_identities.get(RG, UAI)),
@@ -463,6 +514,17 @@ class Scenario:
                 f"/subscriptions/{self.info['subscription_id']}/resourceGroups/{RG}", ASSIGNMENT_RG)),
             ("Certificate_Delete", lambda: (m.certificate.delete(RG, SERVICE, "uploaded", "*"),
                                             m.certificate.delete(RG, SERVICE, "from-vault", "*"))),
+            ("SecurityRules_Delete", lambda: net.security_rules.begin_delete(RG, NSG, "keyvault").result()),
+            ("Subnets_Delete", lambda: net.subnets.begin_delete(RG, VNET, "extra").result()),
+            # Throw-away ones: the error steps below still need the group and the network.
+            ("VirtualNetworks_Delete", lambda: (
+                net.virtual_networks.begin_create_or_update(RG, "vnet-gone", nm.VirtualNetwork(
+                    location=LOCATION, address_space=nm.AddressSpace(address_prefixes=["10.9.0.0/16"]))).result(),
+                net.virtual_networks.begin_delete(RG, "vnet-gone").result())),
+            ("NetworkSecurityGroups_Delete", lambda: (
+                net.network_security_groups.begin_create_or_update(
+                    RG, "nsg-gone", nm.NetworkSecurityGroup(location=LOCATION)).result(),
+                net.network_security_groups.begin_delete(RG, "nsg-gone").result())),
         ]
 
     def _assignment_parameters(self, principal):
@@ -537,7 +599,25 @@ class Scenario:
             ("RoleAssignments_Create", 409, lambda: self._assign_twice()),
             ("Api_Get", 404, lambda: m.api.get(RG, SERVICE, "no-such-api")),
             ("Policy_Get", 404, lambda: m.policy.get(RG, SERVICE, "policy")),
+            ("VirtualNetworks_Get", 404, lambda: self.network.virtual_networks.get(RG, "no-such-vnet")),
+            ("Subnets_Get", 404, lambda: self.network.subnets.get(RG, VNET, "no-such-subnet")),
+            ("NetworkSecurityGroups_Get", 404, lambda: self.network.network_security_groups.get(RG, "no-such-nsg")),
+            ("SecurityRules_Get", 404, lambda: self.network.security_rules.get(RG, NSG, "no-such-rule")),
+            ("SecurityRules_CreateOrUpdate", 400, lambda: self._conflicting_rule()),
+            ("Subnets_CreateOrUpdate", 400, lambda: self._subnet_outside_the_network()),
         ]
+
+    def _conflicting_rule(self):
+        from azure.mgmt.network import models as nm
+        # Same priority and direction as the group's "aad" rule.
+        self.network.security_rules.begin_create_or_update(RG, NSG, "clash", nm.SecurityRule(
+            protocol="Tcp", access="Allow", priority=320, direction="Outbound", source_address_prefix="*",
+            source_port_range="*", destination_address_prefix="Storage", destination_port_range="443")).result()
+
+    def _subnet_outside_the_network(self):
+        from azure.mgmt.network import models as nm
+        self.network.subnets.begin_create_or_update(RG, VNET, "outside", nm.Subnet(
+            address_prefix="192.168.0.0/24")).result()
 
 
 @pytest.fixture(scope="module")

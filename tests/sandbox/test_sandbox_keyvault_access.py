@@ -139,6 +139,11 @@ def test_firewall_refuses_a_user_assigned_identity_even_with_bypass(sb, apim, pf
 def test_firewall_allows_the_service_subnet(sb, apim, pfx_factory):
     secret, thumb = _secret(sb, pfx_factory)
     subnet = SUBNET.format(sub=sb.info["subscription_id"])
+    # Azure refuses a virtual network rule for a subnet without the Microsoft.KeyVault endpoint.
+    sb.admin("POST", "seed", {"virtual_networks": [{
+        "resource_group": RG, "name": "vnet", "location": "westeurope", "address_space": ["10.0.0.0/16"],
+        "subnets": [{"name": "apim", "address_prefix": "10.0.0.0/24",
+                     "service_endpoints": ["Microsoft.KeyVault"]}]}]})
     _firewall(sb, default_action="Deny", bypass="None",
               virtual_network_rules=[kv.VirtualNetworkRule(id=subnet.lower())])
     _refused(apim, secret["versionless_id"], UAI_CLIENT)
