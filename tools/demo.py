@@ -1,4 +1,4 @@
-"""The demo: build and install the collection, start the sandbox, converge certificates twice."""
+"""The demo: build and install the collection, start the sandbox, converge dev, test and prod twice."""
 
 import json
 import os
@@ -36,10 +36,16 @@ def install_collection(target):
                    check=True, stdout=subprocess.DEVNULL, env=dict(os.environ, ANSIBLE_COLLECTIONS_PATH=target))
 
 
+def recap(output):
+    """{host: changed} from the PLAY RECAP of an ansible-playbook run."""
+    return {host: int(changed) for host, changed in
+            re.findall(r'^(\S+)\s+: ok=\d+\s+changed=(\d+)', output.split('PLAY RECAP')[-1], re.M)}
+
+
 def main():
     from sandbox.testing import SandboxProcess
-    from support.certs import make_cert, pfx, PASSWORD
-    import base64
+    sys.path.insert(0, os.path.join(REPO, 'tests', 'roles'))
+    import environments
 
     collections = os.path.join(STATE, 'collections')
     print('== Building and installing the collection into %s' % collections)
@@ -48,55 +54,39 @@ def main():
     with SandboxProcess(os.path.join(STATE, 'azure')) as process:
         info = process.info
         print('== Sandbox at %s (metadata %s)' % (info['url'], info['metadata_url']))
-        admin(info, 'POST', '/reset', {})
-        admin(info, 'POST', '/seed', {
-            'resource_groups': [{'name': 'rg-demo', 'location': 'westeurope'}],
-            'services': [{'resource_group': 'rg-demo', 'name': 'apim-demo', 'location': 'westeurope',
-                          'sku': {'name': 'Developer', 'capacity': 1}, 'identity': {'type': 'SystemAssigned'}}],
-            'vaults': [{'resource_group': 'rg-demo', 'name': 'kv-demo', 'location': 'westeurope'}]})
         files = os.path.join(STATE, 'demo-files')
-        os.makedirs(files, exist_ok=True)
-        cert, key = make_cert('orders-client.demo.test')
-        pfx_path = os.path.join(files, 'orders-client.pfx')
-        with open(pfx_path, 'wb') as handle:
-            handle.write(pfx(cert, key))
-        cert, key = make_cert('payments-client.demo.test')
-        admin(info, 'PUT', '/vaults/kv-demo/secrets/payments-client',
-              {'value': base64.b64encode(pfx(cert, key, None)).decode(), 'content_type': 'application/x-pkcs12'})
-        port = info['url'].rsplit(':', 1)[-1]
-        variables = {
-            'apim_resource_group': 'rg-demo', 'apim_service_name': 'apim-demo',
-            'apim_pfx_certificates': [{'name': 'orders-client', 'pfx_path': pfx_path, 'pfx_password': PASSWORD}],
-            'apim_key_vault_certificates': [{'name': 'payments-client',
-                                             'secret_id': 'https://kv-demo.vault.localhost:%s/secrets/payments-client'
-                                             % port}],
-        }
-        vars_file = os.path.join(files, 'vars.json')
-        with open(vars_file, 'w') as handle:
-            json.dump(variables, handle)
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-                   ANSIBLE_LOCALHOST_WARNING='false', ANSIBLE_INVENTORY_UNPARSED_WARNING='false', **info['env'])
-        command = [os.path.join(BIN, 'ansible-playbook'), '-i', 'localhost,', '-e', '@' + vars_file,
-                   os.path.join(REPO, 'playbooks', 'certificates.yml')]
-        recaps = []
+        print('== Seeding dev, test and prod: a service, a vault and an orders API each (files in %s)' % files)
+        env = environments.prepare(info, files, collections)
+        env.update(ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_INVENTORY_UNPARSED_WARNING='false')
+        env.pop('ANSIBLE_NOCOLOR', None)
+        secrets = environments.extra_vars_file(files)
+        command = [os.path.join(BIN, 'ansible-playbook'), '-i', os.path.join(REPO, 'inventory'), '-e', '@' + secrets,
+                   os.path.join(REPO, 'playbooks', 'site.yml')]
+        recaps, writes = [], []
+        admin(info, 'DELETE', '/requests')
         for attempt in ('first run: converge', 'second run: nothing left to change'):
-            print('\n== ansible-playbook playbooks/certificates.yml (%s)' % attempt, flush=True)
+            print('\n== ansible-playbook -i inventory playbooks/site.yml (%s)' % attempt, flush=True)
             result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
             print(result.stdout, result.stderr, sep='')
             if result.returncode:
                 sys.exit('demo failed: ansible-playbook exited %d' % result.returncode)
-            recaps.append(re.search(r'changed=(\d+)', result.stdout.split('PLAY RECAP')[-1]).group(1))
-        log = admin(info, 'GET', '/requests')
-    print('== Summary: first run changed=%s, second run changed=%s; the sandbox saw %d writes in all.'
-          % (recaps[0], recaps[1], log['writes']))
-    if recaps[1] != '0':
+            recaps.append(recap(result.stdout))
+            log = admin(info, 'GET', '/requests')
+            writes.append(log['writes'] - sum(writes))
+    print('== Summary: first run changed=%d (%s), second run changed=%d; the sandbox saw %d writes, %d of them '
+          'in the second run (the control node let through kv-apim-test\'s firewall for the import, and out again).'
+          % (sum(recaps[0].values()), ', '.join('%s %d' % item for item in sorted(recaps[0].items())),
+             sum(recaps[1].values()), writes[0] + writes[1], writes[1]))
+    if sum(recaps[1].values()):
         sys.exit('demo failed: the second run changed something')
     print('''
-To run the same playbook against Azure, install the collection and its requirements
-(ansible-galaxy collection install mtls-apim-*.tar.gz; pip install -r requirements.txt),
-give credentials as AWX's Azure credential does (AZURE_SUBSCRIPTION_ID, AZURE_CLIENT_ID,
-AZURE_SECRET, AZURE_TENANT) and leave AZURE_CLOUD_ENVIRONMENT and AZURE_CA_BUNDLE unset:
-    ansible-playbook -i localhost, -e @my-vars.yml playbooks/certificates.yml
+To run the same against Azure, install the collection and its requirements
+(ansible-galaxy collection install mtls-apim-*.tar.gz; pip install -r requirements.txt), put your
+instances into an inventory like inventory/ (one host per API Management service, environments as
+groups, passwords in Ansible Vault), give credentials as AWX's Azure credential does
+(AZURE_SUBSCRIPTION_ID, AZURE_CLIENT_ID, AZURE_SECRET, AZURE_TENANT) and run
+    ansible-playbook -i inventory playbooks/site.yml
+    ansible-playbook -i inventory playbooks/audit.yml
 The sandbox state stays in .sandbox/azure; start it again with
     .venv/bin/python -m sandbox run --state-dir .sandbox/azure''')
 
