@@ -25,17 +25,22 @@ def utcnow():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+def read_file(path, field):
+    """The bytes of a file on the machine running the module; ModuleError naming `field` when unusable."""
+    try:
+        with open(path, 'rb') as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise ModuleError('%s %s cannot be read: %s.' % (field, path, exc.strerror or exc)) from None
+    if not data.strip():
+        raise ModuleError('%s %s is empty.' % (field, path))
+    return data
+
+
 def read_pfx_bytes(path=None, content=None):
     """The PFX bytes from a file path or base64 content; ModuleError naming the option otherwise."""
     if path is not None:
-        try:
-            with open(path, 'rb') as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise ModuleError('pfx_path %s cannot be read: %s.' % (path, exc.strerror or exc)) from None
-        if not data:
-            raise ModuleError('pfx_path %s is empty.' % path)
-        return data, 'pfx_path'
+        return read_file(path, 'pfx_path'), 'pfx_path'
     try:
         data = base64.b64decode(''.join(content.split()), validate=True)
     except (binascii.Error, ValueError):

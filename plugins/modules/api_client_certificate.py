@@ -30,17 +30,10 @@ author:
   - mtls.apim maintainers (@mtls-apim)
 extends_documentation_fragment:
   - mtls.apim.azure
+  - mtls.apim.service
   - mtls.apim.attributes
   - mtls.apim.attributes.ACTIONS
 options:
-  resource_group:
-    description: Resource group of the API Management service.
-    type: str
-    required: true
-  service_name:
-    description: Name of the API Management service.
-    type: str
-    required: true
   api:
     description: API identifier (the last segment of its id, not its display name).
     type: str

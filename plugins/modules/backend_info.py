@@ -19,17 +19,10 @@ author:
   - mtls.apim maintainers (@mtls-apim)
 extends_documentation_fragment:
   - mtls.apim.azure
+  - mtls.apim.service
   - mtls.apim.attributes
   - mtls.apim.attributes.INFO_MODULE
 options:
-  resource_group:
-    description: Resource group of the API Management service.
-    type: str
-    required: true
-  service_name:
-    description: Name of the API Management service.
-    type: str
-    required: true
   name:
     description: Backend identifier. Leave out to list all backends of the service.
     type: str

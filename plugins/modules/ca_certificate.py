@@ -28,17 +28,10 @@ author:
   - mtls.apim maintainers (@mtls-apim)
 extends_documentation_fragment:
   - mtls.apim.azure
+  - mtls.apim.service
   - mtls.apim.attributes
   - mtls.apim.attributes.ACTIONS
 options:
-  resource_group:
-    description: Resource group of the API Management service.
-    type: str
-    required: true
-  service_name:
-    description: Name of the API Management service.
-    type: str
-    required: true
   state:
     description: Whether the CA certificate should be installed.
     type: str
@@ -151,8 +144,9 @@ ca_certificates:
 
 from ansible_collections.mtls.apim.plugins.module_utils._errors import ModuleError
 from ansible_collections.mtls.apim.plugins.module_utils._module import AzureModule
+from ansible_collections.mtls.apim.plugins.module_utils._handlers.service import ServiceHandler
 from ansible_collections.mtls.apim.plugins.module_utils._handlers.ca_certificate import (
-    ServiceHandler, entry_view, load_ca_certificate, merge_absent, merge_present, planned_view,
+    entry_view, load_ca_certificate, merge_absent, merge_present, planned_view,
     read_certificate_bytes)
 
 ARGUMENT_SPEC = dict(
@@ -216,8 +210,8 @@ def run(azure):
     if new_entries is not None:
         after = [entry_view(e) if e.certificate else planned_view(certificate, e.store_name) for e in new_entries]
         if not azure.check_mode:
-            updated = handler.update_certificates(new_entries, params['wait'], params['wait_timeout'],
-                                                  params['polling_interval'])
+            updated = handler.update(params['wait'], params['wait_timeout'], polling_interval=params['polling_interval'],
+                                     certificates=list(new_entries))
             if updated is not None:
                 after = [entry_view(e) for e in (updated.certificates or [])]
     result['ca_certificates'] = after

@@ -23,17 +23,10 @@ author:
   - mtls.apim maintainers (@mtls-apim)
 extends_documentation_fragment:
   - mtls.apim.azure
+  - mtls.apim.service
   - mtls.apim.attributes
   - mtls.apim.attributes.ACTIONS
 options:
-  resource_group:
-    description: Resource group of the API Management service.
-    type: str
-    required: true
-  service_name:
-    description: Name of the API Management service.
-    type: str
-    required: true
   name:
     description:
       - Certificate identifier in the service (the C(certificateId)); policies and backends refer to it.

@@ -16,6 +16,8 @@ description:
   - Idempotent; prefixes and port ranges compare as sets, whether Azure holds them in the singular or plural field.
   - A different rule that already holds the same priority and direction is not overwritten; the task fails and
     names it.
+  - Azure takes several address prefixes in one rule only as explicit IP addresses and CIDR ranges; a service tag
+    (C(AzureKeyVault), C(VirtualNetwork), ...) or C(*) must be the only value. Use one rule per service tag.
 author:
   - mtls.apim maintainers (@mtls-apim)
 extends_documentation_fragment:
@@ -53,7 +55,7 @@ options:
     choices: ['*', Tcp, Udp, Icmp, Esp, Ah]
     default: Tcp
   source_address_prefixes:
-    description: Source CIDR ranges, IP addresses or service tags.
+    description: Source CIDR ranges and IP addresses, or one service tag (or V(*)) alone.
     type: list
     elements: str
     default: ['*']
@@ -63,7 +65,7 @@ options:
     elements: str
     default: ['*']
   destination_address_prefixes:
-    description: Destination CIDR ranges, IP addresses or service tags.
+    description: Destination CIDR ranges and IP addresses, or one service tag (or V(*)) alone.
     type: list
     elements: str
     default: ['*']
@@ -85,18 +87,21 @@ seealso:
 '''
 
 EXAMPLES = r'''
-- name: Let API Management reach Key Vault and Azure AD
+- name: Let API Management reach Key Vault and Azure AD (one rule per service tag)
   mtls.apim.nsg_rule:
     resource_group: rg-network
     network_security_group: nsg-apim
-    name: apim-to-keyvault
-    priority: 310
+    name: "{{ item.name }}"
+    priority: "{{ item.priority }}"
     direction: Outbound
     protocol: Tcp
     source_address_prefixes: [VirtualNetwork]
-    destination_address_prefixes: [AzureKeyVault, AzureActiveDirectory]
+    destination_address_prefixes: ["{{ item.tag }}"]
     destination_port_ranges: ['443']
     description: API Management reads certificates from Key Vault
+  loop:
+    - {name: apim-to-keyvault, priority: 310, tag: AzureKeyVault}
+    - {name: apim-to-azure-ad, priority: 320, tag: AzureActiveDirectory}
 '''
 
 RETURN = r'''
@@ -106,9 +111,11 @@ rule:
   type: dict
   sample: {"name": "apim-to-keyvault", "priority": 310, "direction": "Outbound", "access": "Allow", "protocol": "Tcp",
            "source_address_prefixes": ["VirtualNetwork"], "source_port_ranges": ["*"],
-           "destination_address_prefixes": ["AzureActiveDirectory", "AzureKeyVault"],
+           "destination_address_prefixes": ["AzureKeyVault"],
            "destination_port_ranges": ["443"], "description": null}
 '''
+
+import ipaddress
 
 from ansible_collections.mtls.apim.plugins.module_utils._errors import ModuleError
 from ansible_collections.mtls.apim.plugins.module_utils._module import AzureModule
@@ -139,6 +146,15 @@ def comparable(view):
             for k, v in view.items()}
 
 
+def is_address(value):
+    """An explicit IP address or CIDR range (not a service tag, not '*')."""
+    try:
+        ipaddress.ip_network(value.strip(), strict=False)
+    except ValueError:
+        return False
+    return True
+
+
 def desired_view(params):
     if not 100 <= params['priority'] <= 4096:
         raise ModuleError('priority must be between 100 and 4096, got %d.' % params['priority'])
@@ -148,6 +164,12 @@ def desired_view(params):
                    'destination_port_ranges'):
         if not params[option]:
             raise ModuleError('%s must name at least one value (\'*\' for any).' % option)
+        tags = [v for v in params[option] if not is_address(v)]
+        if option.endswith('address_prefixes') and len(params[option]) > 1 and tags:
+            # Azure answers 400 SecurityRuleParameterContainsUnsupportedValue: several prefixes go in the plural
+            # field, which takes explicit addresses only.
+            raise ModuleError('%s: %s must be the only value of a rule; Azure takes several prefixes only as IP '
+                              'addresses and CIDR ranges. Use one rule per service tag.' % (option, tags[0]))
         view[option] = sorted(params[option])
     return view
 
@@ -171,7 +193,8 @@ def run(azure):
         if desired['description'] is None and before is not None:
             desired['description'] = before['description']
         result['changed'] = before is None or comparable(before) != comparable(desired)
-        after = desired
+        # Unchanged: report the rule as Azure holds it, so the diff shows no difference in spelling.
+        after = desired if result['changed'] else before
         if result['changed'] and not azure.check_mode:
             after = rule_view(handler.put(params['name'], rule_model(desired)))
         result['rule'] = after

@@ -22,17 +22,10 @@ author:
   - mtls.apim maintainers (@mtls-apim)
 extends_documentation_fragment:
   - mtls.apim.azure
+  - mtls.apim.service
   - mtls.apim.attributes
   - mtls.apim.attributes.ACTIONS
 options:
-  resource_group:
-    description: Resource group of the API Management service.
-    type: str
-    required: true
-  service_name:
-    description: Name of the API Management service.
-    type: str
-    required: true
   system_assigned:
     description:
       - With O(state=present), V(true) ensures the system-assigned identity is enabled.
@@ -181,7 +174,7 @@ def run(azure):
             type=Identity.type_for(system, user),
             user_assigned_identities={k: (UserIdentityProperties() if v is not None else None)
                                       for k, v in patch.items()} or None)
-        service = handler.update(params['wait'], params['wait_timeout'], identity=identity)
+        service = handler.update(params['wait'], params['wait_timeout'], identity=identity) or handler.get()
         result['identity'] = Identity(service.identity).view()
         result['provisioning_state'] = service.provisioning_state
     if azure.diff_mode:

@@ -95,6 +95,10 @@ ARGUMENT_SPEC = dict(
 )
 
 
+def region_set(locations):
+    return sorted((v or '').replace(' ', '').lower() for v in locations or [])
+
+
 def run(azure):
     params = azure.params
     handler = SubnetHandler(azure.client('network'), params['resource_group'], params['virtual_network_name'],
@@ -102,9 +106,12 @@ def run(azure):
     subnet = handler.require()
     before = endpoint_services(subnet)
     wanted = params['service'].lower()
-    has = any(s.lower() == wanted for s in before)
+    current = next((e for e in (subnet.service_endpoints or []) if e.service.lower() == wanted), None)
     present = params['state'] == 'present'
-    changed = has != present
+    changed = (current is not None) != present
+    if present and current is not None and params['locations']:
+        # Regions are compared only when the task names them.
+        changed = region_set(current.locations) != region_set(params['locations'])
     after = before
     if changed:
         from azure.mgmt.network.models import ServiceEndpointPropertiesFormat

@@ -12,9 +12,8 @@ from __future__ import annotations
 import base64
 import binascii
 
-from ansible_collections.mtls.apim.plugins.module_utils import _errors
 from ansible_collections.mtls.apim.plugins.module_utils._errors import ModuleError
-from ansible_collections.mtls.apim.plugins.module_utils._pfx import format_date, utcnow, windows_subject
+from ansible_collections.mtls.apim.plugins.module_utils._pfx import format_date, read_file, utcnow, windows_subject
 
 MAX_CA_CERTIFICATES = 10  # spec: "Max supported certificates that can be installed is 10."
 STORES = ('Root', 'CertificateAuthority')
@@ -39,14 +38,7 @@ class CaCertificate:
 def read_certificate_bytes(path=None, content=None):
     """(bytes, option name) from certificate_path, or certificate_content (PEM text or base64 DER/PFX)."""
     if path is not None:
-        try:
-            with open(path, 'rb') as handle:
-                data = handle.read()
-        except OSError as exc:
-            raise ModuleError('certificate_path %s cannot be read: %s.' % (path, exc.strerror or exc)) from None
-        if not data.strip():
-            raise ModuleError('certificate_path %s is empty.' % path)
-        return data, 'certificate_path'
+        return read_file(path, 'certificate_path'), 'certificate_path'
     if '-----BEGIN' in content:
         return content.encode('ascii', 'replace'), 'certificate_content'
     try:
@@ -167,47 +159,3 @@ def merge_absent(entries, thumbprint, store=None):
     thumbprint = thumbprint.upper()
     kept = [e for e in entries if not (_thumbprint(e) == thumbprint and (store is None or e.store_name == store))]
     return None if len(kept) == len(entries) else kept
-
-
-class ServiceHandler:
-    """The APIM service resource: read it, update its CA certificates (a long-running operation)."""
-
-    def __init__(self, client, resource_group, service_name):
-        self.client = client
-        self.resource_group = resource_group
-        self.service_name = service_name
-
-    def get(self):
-        try:
-            return self._get()
-        except _errors.AzureError as exc:
-            if exc.status != 404:
-                raise
-            if exc.code == 'ResourceGroupNotFound':
-                raise ModuleError('resource_group %r was not found in the subscription: check resource_group '
-                                  'and subscription_id.' % self.resource_group) from None
-            raise ModuleError('service_name %r: no API Management service of that name in resource group %r.'
-                              % (self.service_name, self.resource_group)) from None
-
-    @_errors.write('Reading the API Management service')
-    def _get(self):
-        return self.client.api_management_service.get(self.resource_group, self.service_name)
-
-    @_errors.write('Updating the CA certificates of the API Management service')
-    def update_certificates(self, entries, wait, timeout, polling_interval):
-        """The service after the update when waiting, else None once the update has been accepted."""
-        from azure.mgmt.apimanagement.models import ApiManagementServiceUpdateParameters
-
-        # ARMPolling honours the service's Retry-After; polling_interval applies only when there is none.
-        poller = self.client.api_management_service.begin_update(
-            self.resource_group, self.service_name,
-            ApiManagementServiceUpdateParameters(certificates=list(entries)),
-            polling_interval=polling_interval)
-        if not wait:
-            return None
-        service = poller.result(timeout=timeout)
-        if not poller.done():
-            raise ModuleError('The service %s was still updating its CA certificates after %d seconds (wait_timeout); '
-                              'the update goes on in Azure. Run the task again later to see the result.'
-                              % (self.service_name, timeout))
-        return service

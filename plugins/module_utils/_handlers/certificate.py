@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from ansible_collections.mtls.apim.plugins.module_utils import _errors
 from ansible_collections.mtls.apim.plugins.module_utils._errors import ModuleError
 from ansible_collections.mtls.apim.plugins.module_utils._pfx import days_left, format_date
+from ansible_collections.mtls.apim.plugins.module_utils._handlers.service import ServiceHandler
 
 _SECRET_NAME = re.compile(r'^[0-9A-Za-z-]{1,127}$')
 _VERSION = re.compile(r'^[0-9A-Za-z]{32}$|^[0-9A-Za-z-]{1,64}$')
@@ -74,20 +75,7 @@ class CertificateHandler:
 
     def require_service(self):
         """Name what is missing when a certificate is not found: the resource group or the service."""
-        try:
-            self._get_service()
-        except _errors.AzureError as exc:
-            if exc.status != 404:
-                raise
-            if exc.code == 'ResourceGroupNotFound':
-                raise ModuleError('resource_group %r was not found in the subscription: check resource_group '
-                                  'and subscription_id.' % self.resource_group) from None
-            raise ModuleError('service_name %r: no API Management service of that name in resource group %r.'
-                              % (self.service_name, self.resource_group)) from None
-
-    @_errors.write('Reading the API Management service')
-    def _get_service(self):
-        return self.client.api_management_service.get(self.resource_group, self.service_name)
+        ServiceHandler(self.client, self.resource_group, self.service_name).get()
 
     # -- writes ---------------------------------------------------------------------------------
     @_errors.write('Writing the certificate')

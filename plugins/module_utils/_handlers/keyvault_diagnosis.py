@@ -51,12 +51,40 @@ def find_vault(keyvault, vault_host):
     return None
 
 
-def firewall_problem(vault, service, kind):
+def subnet_endpoints(azure, subnet_id):
+    """The service endpoints of a subnet (service names), or None when it cannot be read."""
+    from ansible_collections.mtls.apim.plugins.module_utils._handlers.network import SubnetHandler, endpoint_services
+
+    parts = subnet_id.strip('/').split('/')
+    lowered = [p.lower() for p in parts]
+    try:
+        resource_group = parts[lowered.index('resourcegroups') + 1]
+        network = parts[lowered.index('virtualnetworks') + 1]
+        name = parts[lowered.index('subnets') + 1]
+    except (ValueError, IndexError):
+        return None
+    try:
+        subnet = SubnetHandler(azure.client('network'), resource_group, network, name).get()
+    except (AzureError, ModuleError):
+        return None
+    return None if subnet is None else endpoint_services(subnet)
+
+
+def firewall_problem(vault, service, kind, endpoints_of=None):
+    """``endpoints_of(subnet_id)``: the subnet's service endpoints, or None when unknown."""
     acls = vault.properties.network_acls
     if acls is None or (acls.default_action or 'Allow') != 'Deny':
         return None
-    subnet = (getattr(service.virtual_network_configuration, 'subnet_resource_id', None) or '').lower()
+    subnet_id = getattr(service.virtual_network_configuration, 'subnet_resource_id', None) or ''
+    subnet = subnet_id.lower()
     if subnet and subnet in [(r.id or '').lower() for r in acls.virtual_network_rules or []]:
+        # Without the Microsoft.KeyVault service endpoint the subnet's traffic reaches the vault
+        # from a public address, and the virtual network rule never matches.
+        endpoints = endpoints_of(subnet_id) if endpoints_of else None
+        if endpoints is not None and 'microsoft.keyvault' not in [e.lower() for e in endpoints]:
+            return ('Vault %s lets the service\'s subnet through its firewall, but subnet %s has no Microsoft.KeyVault '
+                    'service endpoint, so its traffic reaches the vault from a public address. Add the endpoint with '
+                    'mtls.apim.subnet_service_endpoint.' % (vault.name, subnet_id.rstrip('/').rsplit('/', 1)[-1]))
         return None
     if kind == 'user-assigned':
         return ('The firewall of vault %s denies by default, and API Management passes it as a trusted service only '
@@ -96,7 +124,8 @@ def diagnose(azure, resource_group, service_name, secret_id, identity_client_id)
         vault = find_vault(azure.client('keyvault'), urlsplit(secret_id).hostname or '')
         if vault is None:
             return None
-        return firewall_problem(vault, service, kind) or permission_problem(azure, vault, principal_id, kind)
+        return (firewall_problem(vault, service, kind, lambda subnet_id: subnet_endpoints(azure, subnet_id))
+                or permission_problem(azure, vault, principal_id, kind))
     except (AzureError, ModuleError):
         # The caller may not be allowed to read the vault's settings; the service's own answer stands.
         return None

@@ -73,39 +73,41 @@ class ServiceHandler:
         self.resource_group = resource_group
         self.name = name
 
-    @_errors.read('Reading the API Management service')
+    @_errors.write('Reading the API Management service')
     def _get(self):
         return self.client.api_management_service.get(self.resource_group, self.name)
 
     def get(self):
         """The service; a ModuleError naming resource_group or service_name when it is not there."""
         try:
-            service = self._get()
+            return self._get()
         except _errors.AzureError as exc:
+            if exc.status != 404:
+                raise
             if exc.code == 'ResourceGroupNotFound':
                 raise ModuleError('resource_group %r was not found in the subscription: check resource_group '
                                   'and subscription_id.' % self.resource_group) from None
-            raise
-        if service is None:
             raise ModuleError('service_name %r: no API Management service of that name in resource group %r.'
-                              % (self.name, self.resource_group))
-        return service
+                              % (self.name, self.resource_group)) from None
 
     @_errors.write('Updating the API Management service')
-    def update(self, wait, timeout, **properties):
-        """PATCH the service (a long-running operation); the service after it, or as it is now with wait=False."""
+    def update(self, wait, timeout, polling_interval=POLLING_INTERVAL, **properties):
+        """PATCH the service, a long-running operation: the service after it, or None when not waiting.
+
+        azure-core's ARM polling honours the service's Retry-After; polling_interval applies without one.
+        """
         from azure.mgmt.apimanagement.models import ApiManagementServiceUpdateParameters
 
         poller = self.client.api_management_service.begin_update(
             self.resource_group, self.name, ApiManagementServiceUpdateParameters(**properties),
-            polling_interval=POLLING_INTERVAL)
+            polling_interval=polling_interval)
         if not wait:
-            return self._get()
-        poller.wait(timeout)
+            return None
+        service = poller.result(timeout=timeout)
         if not poller.done():
-            raise ModuleError('The update of service %s did not finish within %d seconds; it goes on in Azure. '
-                              'Run again later, or raise wait_timeout.' % (self.name, timeout))
-        return poller.result()
+            raise ModuleError('The update of service %s did not finish within %d seconds (wait_timeout); it goes on '
+                              'in Azure. Run the task again later to see the result.' % (self.name, timeout))
+        return service
 
     def principal(self, service, identity):
         """(kind, principal id, client id) of the service's system-assigned identity or a user-assigned one.

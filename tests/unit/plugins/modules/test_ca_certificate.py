@@ -117,7 +117,7 @@ def test_check_mode_and_no_wait(ca_pem):
 
 def test_a_slow_update_reports_the_timeout(ca_pem):
     services = FakeServices(finishes=False)
-    with pytest.raises(ModuleError, match='still updating its CA certificates after 60 seconds'):
+    with pytest.raises(ModuleError, match='did not finish within 60 seconds'):
         ca_certificate.run(FakeAzure(services, certificate_content=ca_pem[0], wait_timeout=60))
 
 
