@@ -83,3 +83,16 @@ def test_firewall_problems():
     assert 'bypass: AzureServices' in diag.firewall_problem(vault(acls=no_bypass), service(), 'system-assigned')
     allow = NS(default_action='Allow', bypass='None', virtual_network_rules=[])
     assert diag.firewall_problem(vault(acls=allow), service(), 'user-assigned') is None
+
+
+def test_firewall_problem_names_a_missing_key_vault_endpoint():
+    subnet = '/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/snet-apim'
+    deny = NS(default_action='Deny', bypass='None', virtual_network_rules=[NS(id=subnet.lower())])
+    problem = diag.firewall_problem(vault(acls=deny), service(subnet=subnet), 'user-assigned',
+                                    lambda _id: ['Microsoft.Storage'])
+    assert 'subnet snet-apim has no Microsoft.KeyVault service endpoint' in problem
+    assert 'mtls.apim.subnet_service_endpoint' in problem
+    assert diag.firewall_problem(vault(acls=deny), service(subnet=subnet), 'user-assigned',
+                                 lambda _id: ['microsoft.keyvault']) is None
+    # The subnet could not be read: no guess.
+    assert diag.firewall_problem(vault(acls=deny), service(subnet=subnet), 'user-assigned', lambda _id: None) is None
