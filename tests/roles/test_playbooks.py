@@ -152,9 +152,9 @@ def test_remove_refuses_declared_then_removes_in_order(converged, sandbox_proces
     assert refused.returncode != 0, refused.stdout[-20000:]
     assert 'The inventory of apim-dev still declares partner-client, partner' in refused.stdout, refused.stdout[-20000:]
     # As the inventory reads once the partner is gone from it.
-    kept = ['-e', json.dumps({'apim_backends': [{'name': 'orders', 'url': 'https://orders.dev.internal.example.com/api',
-                                                  'client_certificates': ['orders-client']}],
-                              'apim_certificates': []})]
+    orders = {'name': 'orders', 'url': 'https://orders.dev.internal.example.com/api',
+              'client_certificates': ['orders-client']}
+    kept = ['-e', json.dumps({'apim_backends': [orders], 'apim_certificates': []})]
     sandbox_process.admin('DELETE', 'requests')
     removed = playbook(env, secrets, 'remove.yml', *retire, *kept)
     assert removed.returncode == 0, removed.stdout[-20000:]
