@@ -63,6 +63,12 @@ options:
     description: With O(state=present), remove virtual network rules not listed in O(virtual_network_rules).
     type: bool
     default: false
+  ignore_missing_vnet_service_endpoint:
+    description:
+      - Add the O(virtual_network_rules) even when their subnet has no C(Microsoft.KeyVault) service endpoint yet
+        (Azure refuses them otherwise). Subnet rules already in the vault keep the setting they were added with.
+    type: bool
+    default: false
 seealso:
   - module: mtls.apim.vault_access
   - module: mtls.apim.vault_certificate
@@ -108,7 +114,8 @@ network_acls:
 '''
 
 from ansible_collections.mtls.apim.plugins.module_utils._module import AzureModule
-from ansible_collections.mtls.apim.plugins.module_utils._handlers.vault import VaultHandler, network_view, normalise_ip
+from ansible_collections.mtls.apim.plugins.module_utils._handlers.vault import (
+    VaultHandler, network_view, normalise_ip, subnets_ignoring_missing_endpoint)
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type='str', required=True),
@@ -120,6 +127,7 @@ ARGUMENT_SPEC = dict(
     state=dict(type='str', choices=['present', 'absent'], default='present'),
     purge_ip_rules=dict(type='bool', default=False),
     purge_virtual_network_rules=dict(type='bool', default=False),
+    ignore_missing_vnet_service_endpoint=dict(type='bool', default=False),
 )
 
 
@@ -148,12 +156,17 @@ def desired_network(current, params):
 def run(azure):
     params = azure.params
     handler = VaultHandler(azure.client('keyvault'), params['resource_group'], params['vault_name'])
-    current = network_view(handler.get())
+    vault = handler.get()
+    current = network_view(vault)
     desired = desired_network(current, params)
     changed = desired != current
     after = desired
     if changed and not azure.check_mode:
-        after = network_view(handler.update_network(desired))
+        # Rules the task does not touch go back as they were, flags included.
+        ignoring = subnets_ignoring_missing_endpoint(vault)
+        if params['ignore_missing_vnet_service_endpoint'] and params['state'] == 'present':
+            ignoring |= {v.lower() for v in params['virtual_network_rules']}
+        after = network_view(handler.update_network(desired, ignoring))
     result = dict(changed=changed, network_acls=after)
     if azure.diff_mode:
         result['diff'] = dict(before=current, after=after)

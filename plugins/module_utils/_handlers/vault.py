@@ -90,15 +90,25 @@ class VaultHandler:
             models.VaultAccessPolicyParameters(properties=models.VaultAccessPolicyProperties(access_policies=[entry])))
 
     @_errors.write('Changing the network rules of the key vault')
-    def update_network(self, rules):
+    def update_network(self, rules, ignore_missing_endpoint=()):
+        """PATCH the network rules; subnets in `ignore_missing_endpoint` (lower-case ids) keep that flag."""
         from azure.mgmt.keyvault import models
 
         acls = models.NetworkRuleSet(
             bypass=rules['bypass'], default_action=rules['default_action'],
             ip_rules=[models.IPRule(value=v) for v in rules['ip_rules']],
-            virtual_network_rules=[models.VirtualNetworkRule(id=v) for v in rules['virtual_network_rules']])
+            virtual_network_rules=[models.VirtualNetworkRule(
+                id=v, ignore_missing_vnet_service_endpoint=v.lower() in ignore_missing_endpoint or None)
+                for v in rules['virtual_network_rules']])
         return self.client.vaults.update(self.resource_group, self.name, models.VaultPatchParameters(
             properties=models.VaultPatchProperties(network_acls=acls)))
+
+
+def subnets_ignoring_missing_endpoint(vault):
+    """Lower-case ids of the vault's subnet rules that were added with ignoreMissingVnetServiceEndpoint."""
+    acls = vault.properties.network_acls
+    return {r.id.lower() for r in (acls.virtual_network_rules or []) if r.ignore_missing_vnet_service_endpoint} \
+        if acls is not None else set()
 
 
 def network_view(vault):

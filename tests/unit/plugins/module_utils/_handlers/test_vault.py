@@ -96,3 +96,12 @@ def test_firewall_problem_names_a_missing_key_vault_endpoint():
                                  lambda _id: ['microsoft.keyvault']) is None
     # The subnet could not be read: no guess.
     assert diag.firewall_problem(vault(acls=deny), service(subnet=subnet), 'user-assigned', lambda _id: None) is None
+
+
+def test_subnets_added_ignoring_a_missing_endpoint_are_remembered():
+    from ansible_collections.mtls.apim.plugins.module_utils._handlers.vault import subnets_ignoring_missing_endpoint
+
+    acls = NS(virtual_network_rules=[NS(id='/X/subnets/A', ignore_missing_vnet_service_endpoint=True),
+                                     NS(id='/x/subnets/b', ignore_missing_vnet_service_endpoint=None)])
+    assert subnets_ignoring_missing_endpoint(vault(acls=acls)) == {'/x/subnets/a'}
+    assert subnets_ignoring_missing_endpoint(vault()) == set()
