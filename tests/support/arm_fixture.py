@@ -6,6 +6,7 @@ Used by the integration playbooks until the backend and policy modules exist:
     python arm_fixture.py operation-policy RG SERVICE API OPERATION THUMBPRINT
     python arm_fixture.py delete-backend RG SERVICE NAME
     python arm_fixture.py user-identity RG - NAME      (prints the identity as JSON)
+    python arm_fixture.py api RG SERVICE NAME PATH SERVICE_URL
 Credentials come from the same environment variables the modules read (AZURE_*).
 """
 
@@ -72,6 +73,10 @@ def main(argv):
             credentials=models.BackendCredentialsContract(certificate_ids=['/certificates/%s' % cert])))
     elif command == 'delete-backend':
         api.backend.delete(rg, service, argv[3], if_match='*')
+    elif command == 'api':
+        name, path, service_url = argv[3], argv[4], argv[5]
+        api.api.begin_create_or_update(rg, service, name, models.ApiCreateOrUpdateParameter(
+            display_name=name, path=path, protocols=['https'], service_url=service_url)).result()
     elif command == 'api-policy':
         name, cert = argv[3], argv[4]
         api.api.begin_create_or_update(rg, service, name, models.ApiCreateOrUpdateParameter(
