@@ -23,6 +23,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 INVENTORY = os.path.join(REPO, 'inventory')
 ENVIRONMENTS = ('dev', 'test', 'prod')
 LOCATION = 'westeurope'
+PROD_SUBNET = ('/subscriptions/%s/resourceGroups/rg-apim-prod/providers/Microsoft.Network/virtualNetworks/'
+               'vnet-apim-prod/subnets/snet-apim')
 
 
 def admin(info, method, path, body=None):
@@ -34,7 +36,7 @@ def admin(info, method, path, body=None):
         return json.loads(response.read() or b'null')
 
 
-def seed_document():
+def seed_document(subscription_id):
     vaults = {
         'dev': {},
         'test': {'enableRbacAuthorization': True,
@@ -46,9 +48,19 @@ def seed_document():
     }
     return {
         'resource_groups': [{'name': 'rg-apim-%s' % env, 'location': LOCATION} for env in ENVIRONMENTS],
-        # No identity yet: the keyvault_access role enables it.
-        'services': [{'resource_group': 'rg-apim-%s' % env, 'name': 'apim-%s' % env, 'location': LOCATION,
-                      'sku': {'name': 'Developer', 'capacity': 1}} for env in ENVIRONMENTS],
+        # No identity yet: the keyvault_access role enables it. prod is injected into a virtual network
+        # whose subnet has no Key Vault endpoint yet and whose NSG has no rule for Key Vault yet.
+        'services': [dict({'resource_group': 'rg-apim-%s' % env, 'name': 'apim-%s' % env, 'location': LOCATION,
+                           'sku': {'name': 'Developer', 'capacity': 1}},
+                          **({'virtual_network': {'subnet_resource_id': PROD_SUBNET % subscription_id,
+                                                  'type': 'External'}} if env == 'prod' else {}))
+                     for env in ENVIRONMENTS],
+        'network_security_groups': [{'resource_group': 'rg-apim-prod', 'name': 'nsg-apim-prod', 'location': LOCATION,
+                                     'security_rules': []}],
+        'virtual_networks': [{'resource_group': 'rg-apim-prod', 'name': 'vnet-apim-prod', 'location': LOCATION,
+                              'address_space': ['10.20.0.0/16'],
+                              'subnets': [{'name': 'snet-apim', 'address_prefix': '10.20.1.0/24',
+                                           'network_security_group': 'nsg-apim-prod'}]}],
         'vaults': [dict({'resource_group': 'rg-apim-%s' % env, 'name': 'kv-apim-%s' % env, 'location': LOCATION},
                         **vaults[env]) for env in ENVIRONMENTS],
     }
@@ -116,7 +128,7 @@ def create_apis(env):
 def prepare(info, files_dir, collections_root):
     """Reset and seed the sandbox; return the environment ansible-playbook needs for the inventory."""
     admin(info, 'POST', 'reset', {})
-    admin(info, 'POST', 'seed', seed_document())
+    admin(info, 'POST', 'seed', seed_document(info['subscription_id']))
     prod_pfx = write_files(files_dir)
     admin(info, 'PUT', 'vaults/kv-apim-prod/secrets/orders-client',
           {'value': prod_pfx, 'content_type': 'application/x-pkcs12'})
