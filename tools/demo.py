@@ -74,11 +74,11 @@ def main():
             log = admin(info, 'GET', '/requests')
             writes.append(log['writes'] - sum(writes))
     print('== Summary: first run changed=%d (%s), second run changed=%d; the sandbox saw %d writes, %d of them '
-          'in the second run (the control node let through kv-apim-test\'s firewall for the import, and out again).'
+          'in the second run.'
           % (sum(recaps[0].values()), ', '.join('%s %d' % item for item in sorted(recaps[0].items())),
              sum(recaps[1].values()), writes[0] + writes[1], writes[1]))
-    if sum(recaps[1].values()):
-        sys.exit('demo failed: the second run changed something')
+    if sum(recaps[1].values()) or writes[1]:
+        sys.exit('demo failed: the second run changed or wrote something')
     print('''
 To run the same against Azure, install the collection and its requirements
 (ansible-galaxy collection install mtls-apim-*.tar.gz; pip install -r requirements.txt), put your
