@@ -181,6 +181,7 @@ from ansible_collections.mtls.apim.plugins.module_utils._module import AzureModu
 from ansible_collections.mtls.apim.plugins.module_utils._handlers.backend import (
     BackendHandler, DesiredBackend, backend_result, backend_state)
 from ansible_collections.mtls.apim.plugins.module_utils._handlers.certificate import CertificateHandler
+from ansible_collections.mtls.apim.plugins.module_utils._handlers.references import ReferenceFinder, describe
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type='str', required=True),
@@ -248,6 +249,11 @@ def ensure_absent(azure, handler, name):
     if not found:
         return dict(changed=False)
     contract, etag = found
+    routes = ReferenceFinder(handler.client, handler.resource_group, handler.service_name).find().routes_to(name)
+    if routes:
+        raise ModuleError('Backend %s is still the target of %s. Route those calls elsewhere first (for example '
+                          'mtls.apim.api_client_certificate with another backend, or state: absent), then delete it.'
+                          % (name, ', '.join(describe(r) for r in routes)), references=routes)
     result = dict(changed=True)
     if azure.diff_mode:
         result['diff'] = dict(before=backend_state(contract), after={})

@@ -27,6 +27,12 @@ options:
     description: Backend identifier. Leave out to list all backends of the service.
     type: str
     aliases: [backend_id]
+  routes:
+    description:
+      - Also find the service, API and operation policies that route calls to each backend
+        (C(set-backend-service backend-id="...")). This reads every policy of the service.
+    type: bool
+    default: false
 seealso:
   - module: mtls.apim.backend
   - module: mtls.apim.certificate_info
@@ -94,17 +100,25 @@ backends:
       type: list
       elements: str
       sample: [credentials.header]
+    routed_by:
+      description: Policies that route calls to the backend, each with C(kind) and C(api), C(operation) as they apply.
+      type: list
+      elements: dict
+      returned: when O(routes=true)
+      sample: [{"kind": "api_policy", "api": "orders", "by": "backend-id"}]
 '''
 
 from ansible_collections.mtls.apim.plugins.module_utils._module import AzureModule
 from ansible_collections.mtls.apim.plugins.module_utils._handlers.backend import (
     BackendHandler, backend_result, backend_state)
 from ansible_collections.mtls.apim.plugins.module_utils._handlers.certificate import CertificateHandler
+from ansible_collections.mtls.apim.plugins.module_utils._handlers.references import ReferenceFinder
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type='str', required=True),
     service_name=dict(type='str', required=True),
     name=dict(type='str', aliases=['backend_id']),
+    routes=dict(type='bool', default=False),
 )
 
 
@@ -121,9 +135,13 @@ def run(azure):
     else:
         backends = sorted(handler.list(), key=lambda b: b.name)
     listed = certificates.list() if backends else []
-    return dict(changed=False, backends=[
-        backend_result(backend_state(b), listed, b.id, (b.credentials.certificate or []) if b.credentials else [])
-        for b in backends])
+    results = [backend_result(backend_state(b), listed, b.id, (b.credentials.certificate or []) if b.credentials else [])
+               for b in backends]
+    if params['routes'] and results:
+        references = ReferenceFinder(client, params['resource_group'], params['service_name']).find()
+        for result in results:
+            result['routed_by'] = references.routes_to(result['name'])
+    return dict(changed=False, backends=results)
 
 
 def main():

@@ -160,6 +160,11 @@ def test_remove_refuses_declared_then_removes_in_order(converged, sandbox_proces
     orders = {'name': 'orders', 'url': 'https://orders.dev.internal.example.com/api',
               'client_certificates': ['orders-client']}
     kept = ['-e', json.dumps({'apim_backends': [orders], 'apim_certificates': []})]
+    # The orders API still routes its calls to the orders backend: retiring that backend is refused.
+    routed = playbook(env, secrets, 'remove.yml', '-e', json.dumps({'remove_backends': ['orders']}),
+                      '-e', json.dumps({'apim_backends': []}), '--limit', 'apim-dev')
+    assert routed.returncode != 0, routed.stdout[-20000:]
+    assert 'apim-dev: API orders routes to orders' in routed.stdout, routed.stdout[-20000:]
     sandbox_process.admin('DELETE', 'requests')
     removed = playbook(env, secrets, 'remove.yml', *retire, *kept)
     assert removed.returncode == 0, removed.stdout[-20000:]

@@ -16,8 +16,13 @@ def _certificate_name(value):
     return value.rsplit('/certificates/', 1)[-1].lower() if '/certificates/' in value.lower() else value.lower()
 
 
-def policy_certificate_uses(xml_text):
-    """[(attribute, value)] of every authentication-certificate element in a policy document.
+# element -> attributes that name what a policy uses
+POLICY_USES = (('authentication-certificate', ('certificate-id', 'thumbprint')),
+               ('set-backend-service', ('backend-id',)))
+
+
+def policy_uses(xml_text):
+    """[(attribute, value)] of every authentication-certificate and set-backend-service element in a policy.
 
     The policy is read in the 'xml' format, which the service returns as well-formed XML; an
     unparsable document yields nothing rather than a guess.
@@ -27,11 +32,15 @@ def policy_certificate_uses(xml_text):
     except ET.ParseError:
         return []
     uses = []
-    for element in root.iter('authentication-certificate'):
-        for attribute in ('certificate-id', 'thumbprint'):
-            if element.get(attribute):
-                uses.append((attribute, element.get(attribute)))
+    for tag, attributes in POLICY_USES:
+        for element in root.iter(tag):
+            uses.extend((attribute, element.get(attribute)) for attribute in attributes if element.get(attribute))
     return uses
+
+
+def policy_certificate_uses(xml_text):
+    """[(attribute, value)] of every authentication-certificate element in a policy document."""
+    return [use for use in policy_uses(xml_text) if use[0] != 'backend-id']
 
 
 class References:
@@ -57,6 +66,13 @@ class References:
         return list(found.values())
 
 
+    def routes_to(self, backend):
+        """Policies that route calls to `backend` (set-backend-service backend-id), as documented dicts."""
+        backend = (backend or '').lower()
+        return [{k: v for k, v in e.items() if k != 'value'} for e in self.entries
+                if e['by'] == 'backend-id' and e['value'].lower() == backend]
+
+
 def describe(reference):
     where = {'backend': 'backend %(backend)s', 'service_policy': 'the service-wide policy',
              'api_policy': 'the policy of API %(api)s',
@@ -72,7 +88,7 @@ class ReferenceFinder:
         self.resource_group = resource_group
         self.service_name = service_name
 
-    @_errors.write('Reading where certificates are used')
+    @_errors.write('Reading where certificates and backends are used')
     def find(self):
         client, rg, svc = self.client, self.resource_group, self.service_name
         entries = []
@@ -96,7 +112,7 @@ class ReferenceFinder:
     def _policy_entries(entries, policy, where):
         if policy is None or not policy.value:
             return
-        for attribute, value in policy_certificate_uses(policy.value):
+        for attribute, value in policy_uses(policy.value):
             entries.append(dict(where, by=attribute, value=value))
 
     @_errors.read('Reading the service policy')

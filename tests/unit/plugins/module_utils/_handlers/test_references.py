@@ -35,3 +35,16 @@ def test_reference_matching_by_name_and_thumbprint():
     assert found[0]['by'] == 'certificate-id'
     assert describe(found[1]) == 'the policy of API orders (by thumbprint)'
     assert refs.of('unused', 'FFFF') == []
+
+
+def test_routes_to_a_backend():
+    from ansible_collections.mtls.apim.plugins.module_utils._handlers.references import policy_uses
+
+    routed = '<policies><inbound><set-backend-service backend-id="Legacy" /></inbound></policies>'
+    assert policy_uses(routed) == [('backend-id', 'Legacy')]
+    assert policy_certificate_uses(routed) == []
+    refs = References([dict(kind='api_policy', api='orders', by='backend-id', value='Legacy'),
+                       dict(kind='backend', backend='legacy', by='certificate-id', value='/certificates/legacy')])
+    assert refs.routes_to('legacy') == [dict(kind='api_policy', api='orders', by='backend-id')]
+    assert refs.of('legacy') == [dict(kind='backend', backend='legacy', by='certificate-id')]
+    assert describe(refs.routes_to('legacy')[0]) == 'the policy of API orders (by backend-id)'
