@@ -101,6 +101,16 @@ class AzureModule:
         return dict(msg='Unexpected error: %s' % exc, exception=traceback.format_exc())
 
 
+def delete_result(azure, before, delete):
+    """The result of deleting what is there: the diff when asked for, and the delete itself unless in check mode."""
+    result = dict(changed=True)
+    if azure.diff_mode:
+        result['diff'] = dict(before=before, after={})
+    if not azure.check_mode:
+        delete()
+    return result
+
+
 def _first_line(exc):
     text = getattr(exc, 'message', None) or str(exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__

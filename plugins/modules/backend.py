@@ -177,11 +177,11 @@ backend:
 '''
 
 from ansible_collections.mtls.apim.plugins.module_utils._errors import ModuleError
-from ansible_collections.mtls.apim.plugins.module_utils._module import AzureModule
+from ansible_collections.mtls.apim.plugins.module_utils._module import AzureModule, delete_result
 from ansible_collections.mtls.apim.plugins.module_utils._handlers.backend import (
     BackendHandler, DesiredBackend, backend_result, backend_state)
 from ansible_collections.mtls.apim.plugins.module_utils._handlers.certificate import CertificateHandler
-from ansible_collections.mtls.apim.plugins.module_utils._handlers.references import ReferenceFinder, describe
+from ansible_collections.mtls.apim.plugins.module_utils._handlers.references import ReferenceFinder, refuse_deletion
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type='str', required=True),
@@ -250,16 +250,10 @@ def ensure_absent(azure, handler, name):
         return dict(changed=False)
     contract, etag = found
     routes = ReferenceFinder(handler.client, handler.resource_group, handler.service_name).find().routes_to(name)
-    if routes:
-        raise ModuleError('Backend %s is still the target of %s. Route those calls elsewhere first (for example '
-                          'mtls.apim.api_client_certificate with another backend, or state: absent), then delete it.'
-                          % (name, ', '.join(describe(r) for r in routes)), references=routes)
-    result = dict(changed=True)
-    if azure.diff_mode:
-        result['diff'] = dict(before=backend_state(contract), after={})
-    if not azure.check_mode:
-        handler.delete(name, etag)
-    return result
+    refuse_deletion('Backend %s' % name, 'the target of', routes,
+                    'Route those calls elsewhere first (for example mtls.apim.api_client_certificate with another '
+                    'backend, or state: absent), then delete it.')
+    return delete_result(azure, backend_state(contract), lambda: handler.delete(name, etag))
 
 
 def run(azure):

@@ -189,13 +189,13 @@ references:
 '''
 
 from ansible_collections.mtls.apim.plugins.module_utils._errors import AzureError, ModuleError
-from ansible_collections.mtls.apim.plugins.module_utils._module import AzureModule
+from ansible_collections.mtls.apim.plugins.module_utils._module import AzureModule, delete_result
 from ansible_collections.mtls.apim.plugins.module_utils._pfx import days_left, inspect_pfx, read_pfx_bytes
 from ansible_collections.mtls.apim.plugins.module_utils._handlers.certificate import (
     CertificateHandler, KeyVaultCertificate, KeyVaultSecretId, PfxCertificate, certificate_result,
     certificate_view)
 from ansible_collections.mtls.apim.plugins.module_utils._handlers.keyvault_diagnosis import diagnose
-from ansible_collections.mtls.apim.plugins.module_utils._handlers.references import ReferenceFinder, describe
+from ansible_collections.mtls.apim.plugins.module_utils._handlers.references import ReferenceFinder, refuse_deletion
 
 ARGUMENT_SPEC = dict(
     resource_group=dict(type='str', required=True),
@@ -316,16 +316,10 @@ def ensure_absent(azure, handler, name):
             for other in handler.list()):
         # Another certificate with the same thumbprint still satisfies a reference by thumbprint.
         references = [r for r in references if r['by'] != 'thumbprint']
-    if references:
-        raise ModuleError('Certificate %s is still used by %s. Remove these references first (for example with '
-                          'mtls.apim.backend and mtls.apim.api_client_certificate), then delete it.'
-                          % (name, ', '.join(describe(r) for r in references)), references=references)
-    result = dict(changed=True)
-    if azure.diff_mode:
-        result['diff'] = dict(before=certificate_view(current), after={})
-    if not azure.check_mode:
-        handler.delete(name, etag)
-    return result
+    refuse_deletion('Certificate %s' % name, 'used by', references,
+                    'Remove these references first (for example with mtls.apim.backend and '
+                    'mtls.apim.api_client_certificate), then delete it.')
+    return delete_result(azure, certificate_view(current), lambda: handler.delete(name, etag))
 
 
 def run(azure):

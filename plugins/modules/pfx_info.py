@@ -19,16 +19,8 @@ description:
   - Not part of the C(mtls.apim.all) action group, as it takes no Azure options.
 author:
   - mtls.apim maintainers (@mtls-apim)
-attributes:
-  check_mode:
-    description: Reads only; runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Reads only; has no diff.
-    support: N/A
-  idempotent:
-    description: Reads only.
-    support: full
+extends_documentation_fragment:
+  - mtls.apim.attributes.INFO_MODULE
 options:
   pfx_path:
     description: Path of the PFX file. Mutually exclusive with O(pfx_content).

@@ -8,6 +8,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ansible_collections.mtls.apim.plugins.module_utils import _errors
+from ansible_collections.mtls.apim.plugins.module_utils._errors import ModuleError
 
 
 def _certificate_name(value):
@@ -78,6 +79,13 @@ def describe(reference):
              'api_policy': 'the policy of API %(api)s',
              'operation_policy': 'the policy of operation %(operation)s of API %(api)s'}[reference['kind']]
     return '%s (by %s)' % (where % reference, reference['by'])
+
+
+def refuse_deletion(subject, relation, references, remedy):
+    """Refuse, before any write, to delete what `references` still depend on; name each of them."""
+    if references:
+        raise ModuleError('%s is still %s %s. %s' % (subject, relation, ', '.join(describe(r) for r in references),
+                                                      remedy), references=references)
 
 
 class ReferenceFinder:
