@@ -66,7 +66,6 @@ class References:
                 found[where] = {k: v for k, v in entry.items() if k != 'value'}
         return list(found.values())
 
-
     def routes_to(self, backend):
         """Policies that route calls to `backend` (set-backend-service backend-id), as documented dicts."""
         backend = (backend or '').lower()
@@ -84,8 +83,8 @@ def describe(reference):
 def refuse_deletion(subject, relation, references, remedy):
     """Refuse, before any write, to delete what `references` still depend on; name each of them."""
     if references:
-        raise ModuleError('%s is still %s %s. %s' % (subject, relation, ', '.join(describe(r) for r in references),
-                                                      remedy), references=references)
+        raise ModuleError('%s is still %s %s. %s' % (
+            subject, relation, ', '.join(describe(r) for r in references), remedy), references=references)
 
 
 class ReferenceFinder:
