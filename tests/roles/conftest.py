@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 
 import pytest
@@ -13,8 +12,6 @@ sys.path.insert(0, REPO)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import environments  # noqa: E402  pylint: disable=wrong-import-position
-
-BIN = os.path.dirname(sys.executable)
 
 
 @pytest.fixture(scope='session')
@@ -29,9 +26,3 @@ def sandbox_process(tmp_path_factory):
 
     with SandboxProcess(str(tmp_path_factory.mktemp('sandbox'))) as process:
         yield process
-
-
-def run(command, env, cwd=REPO, timeout=900):
-    """Run a command; stdout and stderr merged so that a failure shows them in order."""
-    return subprocess.run([str(part) for part in command], env=env, cwd=cwd, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from conftest import BIN, REPO, run
+from role_helpers import BIN, REPO, run
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,7 @@ import re
 import pytest
 
 import environments
-from conftest import BIN, REPO, run
+from role_helpers import BIN, REPO, run
 
 pytestmark = pytest.mark.slow
 
