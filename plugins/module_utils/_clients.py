@@ -28,6 +28,11 @@ PIP_NAMES = {
 }
 
 
+def with_etag(pipeline_response, deserialized, headers):
+    """`cls` callback for an SDK get: the model and its ETag, for If-Match on the write that follows."""
+    return deserialized, (headers or {}).get('ETag')
+
+
 def import_error(kind):
     """The traceback text if the SDK of `kind` cannot be found, else None (the import itself waits)."""
     import importlib.util

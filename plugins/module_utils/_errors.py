@@ -97,3 +97,30 @@ def delete(operation):
 def write(operation):
     """A write: every error is an AzureError."""
     return azure_call(operation)
+
+
+def required(operation, missing):
+    """A handler method reading something the task names: 404 is the user's to fix.
+
+    A missing resource group, or the thing itself, becomes a ModuleError naming the option; `missing`
+    is formatted with the handler's attributes (%(name)r, %(resource_group)r, ...).
+    """
+
+    def decorate(func):
+        call = azure_call(operation)(func)
+
+        @functools.wraps(func)
+        def wrapper(self, *args, **kwargs):
+            try:
+                return call(self, *args, **kwargs)
+            except AzureError as exc:
+                if exc.status != 404:
+                    raise
+                if exc.code == 'ResourceGroupNotFound':
+                    raise ModuleError('resource_group %r was not found in the subscription: check resource_group '
+                                      'and subscription_id.' % self.resource_group) from None
+                raise ModuleError(missing % vars(self)) from None
+
+        return wrapper
+
+    return decorate

@@ -23,17 +23,10 @@ author:
   - mtls.apim maintainers (@mtls-apim)
 extends_documentation_fragment:
   - mtls.apim.azure
+  - mtls.apim.vault
   - mtls.apim.attributes
   - mtls.apim.attributes.ACTIONS
 options:
-  resource_group:
-    description: Resource group of the key vault.
-    type: str
-    required: true
-  vault_name:
-    description: Name of the key vault.
-    type: str
-    required: true
   object_id:
     description:
       - Object (principal) id of the principal. Mutually exclusive with O(apim_service).

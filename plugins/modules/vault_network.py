@@ -21,17 +21,10 @@ author:
   - mtls.apim maintainers (@mtls-apim)
 extends_documentation_fragment:
   - mtls.apim.azure
+  - mtls.apim.vault
   - mtls.apim.attributes
   - mtls.apim.attributes.ACTIONS
 options:
-  resource_group:
-    description: Resource group of the key vault.
-    type: str
-    required: true
-  vault_name:
-    description: Name of the key vault.
-    type: str
-    required: true
   bypass:
     description: V(AzureServices) lets trusted Microsoft services (API Management among them) through the firewall.
     type: str

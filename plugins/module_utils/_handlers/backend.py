@@ -14,6 +14,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from ansible_collections.mtls.apim.plugins.module_utils import _errors
+from ansible_collections.mtls.apim.plugins.module_utils._clients import with_etag
 from ansible_collections.mtls.apim.plugins.module_utils._errors import ModuleError
 from ansible_collections.mtls.apim.plugins.module_utils._pfx import days_left, format_date
 
@@ -21,10 +22,6 @@ from ansible_collections.mtls.apim.plugins.module_utils._pfx import days_left, f
 SCALARS = (('url', 'url'), ('protocol', 'protocol'), ('title', 'title'), ('description', 'description'))
 TLS = (('validate_certificate_chain', 'validate_certificate_chain'),
        ('validate_certificate_name', 'validate_certificate_name'))
-
-
-def _with_etag(pipeline_response, deserialized, headers):
-    return deserialized, (headers or {}).get('ETag')
 
 
 def certificate_name(certificate_id):
@@ -193,7 +190,7 @@ class BackendHandler:
     @_errors.read('Reading the backend')
     def get(self, name):
         """(backend, etag) or None."""
-        return self.client.backend.get(self.resource_group, self.service_name, name, cls=_with_etag)
+        return self.client.backend.get(self.resource_group, self.service_name, name, cls=with_etag)
 
     @_errors.write('Listing the backends')
     def list(self):

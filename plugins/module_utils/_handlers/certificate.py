@@ -9,16 +9,13 @@ import re
 from urllib.parse import urlsplit
 
 from ansible_collections.mtls.apim.plugins.module_utils import _errors
+from ansible_collections.mtls.apim.plugins.module_utils._clients import with_etag
 from ansible_collections.mtls.apim.plugins.module_utils._errors import ModuleError
 from ansible_collections.mtls.apim.plugins.module_utils._pfx import days_left, format_date
 from ansible_collections.mtls.apim.plugins.module_utils._handlers.service import ServiceHandler
 
 _SECRET_NAME = re.compile(r'^[0-9A-Za-z-]{1,127}$')
 _VERSION = re.compile(r'^[0-9A-Za-z]{32}$|^[0-9A-Za-z-]{1,64}$')
-
-
-def _with_etag(pipeline_response, deserialized, headers):
-    return deserialized, (headers or {}).get('ETag')
 
 
 class KeyVaultSecretId:
@@ -67,7 +64,7 @@ class CertificateHandler:
     @_errors.read('Reading the certificate')
     def get(self, name):
         """(certificate, etag) or None."""
-        return self.client.certificate.get(self.resource_group, self.service_name, name, cls=_with_etag)
+        return self.client.certificate.get(self.resource_group, self.service_name, name, cls=with_etag)
 
     @_errors.write('Listing the certificates')
     def list(self):

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from ansible_collections.mtls.apim.plugins.module_utils import _errors
-from ansible_collections.mtls.apim.plugins.module_utils._errors import ModuleError
 
 # Network operations are long-running; they usually finish in seconds.
 POLLING_INTERVAL = 5
@@ -23,12 +22,10 @@ class SubnetHandler:
     def get(self):
         return self.client.subnets.get(self.resource_group, self.network, self.subnet)
 
+    @_errors.required('Reading the subnet', 'subnet_name %(subnet)r: no subnet of that name in virtual network '
+                                            '%(network)r of resource group %(resource_group)r.')
     def require(self):
-        subnet = self.get()
-        if subnet is None:
-            raise ModuleError('subnet_name %r: no subnet of that name in virtual network %r of resource group %r.'
-                              % (self.subnet, self.network, self.resource_group))
-        return subnet
+        return self.client.subnets.get(self.resource_group, self.network, self.subnet)
 
     @_errors.write('Updating the subnet')
     def put(self, subnet):
@@ -48,16 +45,13 @@ class SecurityRuleHandler:
         self.resource_group = resource_group
         self.group = group
 
-    @_errors.read('Reading the network security group')
+    @_errors.required('Reading the network security group', 'network_security_group %(group)r: no network '
+                      'security group of that name in resource group %(resource_group)r.')
     def _get_group(self):
         return self.client.network_security_groups.get(self.resource_group, self.group)
 
     def rules(self):
-        group = self._get_group()
-        if group is None:
-            raise ModuleError('network_security_group %r: no network security group of that name in resource '
-                              'group %r.' % (self.group, self.resource_group))
-        return list(group.security_rules or [])
+        return list(self._get_group().security_rules or [])
 
     @_errors.write('Writing the security rule')
     def put(self, name, rule):

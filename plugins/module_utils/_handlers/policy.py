@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 from xml.sax.saxutils import escape, unescape
 
 from ansible_collections.mtls.apim.plugins.module_utils import _errors
+from ansible_collections.mtls.apim.plugins.module_utils._clients import with_etag
 from ansible_collections.mtls.apim.plugins.module_utils._errors import ModuleError
 
 _NAME = re.compile(r'[A-Za-z_:][-A-Za-z0-9_:.]*')
@@ -465,10 +466,6 @@ def _capitalised(text):
 
 
 # -- the service ----------------------------------------------------------------------------------
-def _with_etag(pipeline_response, deserialized, headers):
-    return deserialized, (headers or {}).get('ETag')
-
-
 class PolicyScope:
     """The policy of one API, or of one operation of it, read and written as rawxml."""
 
@@ -506,9 +503,9 @@ class PolicyScope:
         rg, svc = self.resource_group, self.service_name
         if self.operation:
             found = self.client.api_operation_policy.get(rg, svc, self.api, self.operation, 'policy',
-                                                         format='rawxml', cls=_with_etag)
+                                                         format='rawxml', cls=with_etag)
         else:
-            found = self.client.api_policy.get(rg, svc, self.api, 'policy', format='rawxml', cls=_with_etag)
+            found = self.client.api_policy.get(rg, svc, self.api, 'policy', format='rawxml', cls=with_etag)
         policy, etag = found
         return policy.value or '', etag
 

@@ -73,22 +73,12 @@ class ServiceHandler:
         self.resource_group = resource_group
         self.name = name
 
-    @_errors.write('Reading the API Management service')
-    def _get(self):
-        return self.client.api_management_service.get(self.resource_group, self.name)
-
+    @_errors.required('Reading the API Management service',
+                      'service_name %(name)r: no API Management service of that name in resource group '
+                      '%(resource_group)r.')
     def get(self):
         """The service; a ModuleError naming resource_group or service_name when it is not there."""
-        try:
-            return self._get()
-        except _errors.AzureError as exc:
-            if exc.status != 404:
-                raise
-            if exc.code == 'ResourceGroupNotFound':
-                raise ModuleError('resource_group %r was not found in the subscription: check resource_group '
-                                  'and subscription_id.' % self.resource_group) from None
-            raise ModuleError('service_name %r: no API Management service of that name in resource group %r.'
-                              % (self.name, self.resource_group)) from None
+        return self.client.api_management_service.get(self.resource_group, self.name)
 
     @_errors.write('Updating the API Management service')
     def update(self, wait, timeout, polling_interval=POLLING_INTERVAL, **properties):

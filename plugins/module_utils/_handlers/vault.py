@@ -63,21 +63,10 @@ class VaultHandler:
         self.resource_group = resource_group
         self.name = name
 
-    @_errors.read('Reading the key vault')
-    def _get(self):
-        return self.client.vaults.get(self.resource_group, self.name)
-
+    @_errors.required('Reading the key vault',
+                      'vault_name %(name)r: no key vault of that name in resource group %(resource_group)r.')
     def get(self):
-        try:
-            vault = self._get()
-        except _errors.AzureError as exc:
-            if exc.code == 'ResourceGroupNotFound':
-                raise ModuleError('resource_group %r was not found in the subscription.' % self.resource_group) from None
-            raise
-        if vault is None:
-            raise ModuleError('vault_name %r: no key vault of that name in resource group %r.'
-                              % (self.name, self.resource_group))
-        return vault
+        return self.client.vaults.get(self.resource_group, self.name)
 
     @_errors.write('Changing the access policies of the key vault')
     def change_access_policy(self, operation, tenant_id, object_id, secrets):
