@@ -16,6 +16,18 @@ class SandboxError(RuntimeError):
     pass
 
 
+def stop_process(proc, timeout=10):
+    """Terminate a child process (SIGTERM), killing it when it does not end within `timeout` seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class SandboxProcess:
     """A sandbox subprocess bound to ``state_dir``; ``.info`` is its JSON line."""
 
@@ -62,15 +74,7 @@ class SandboxProcess:
             pass
 
     def stop(self, timeout=10):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, timeout)
         self.proc = None
 
     def __enter__(self):

@@ -66,29 +66,6 @@ def seed_document(subscription_id):
     }
 
 
-def make_ca(common_name):
-    """A root CA certificate (basicConstraints CA:TRUE), as the gateway wants in its Root store."""
-    import datetime  # pylint: disable=import-outside-toplevel
-    from cryptography import x509  # pylint: disable=import-outside-toplevel
-    from cryptography.hazmat.primitives import hashes  # pylint: disable=import-outside-toplevel
-    from cryptography.hazmat.primitives.asymmetric import ec  # pylint: disable=import-outside-toplevel
-    from cryptography.x509.oid import NameOID  # pylint: disable=import-outside-toplevel
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'mtls.apim example')])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-            .sign(key, hashes.SHA256()))
-    return cert, key
-
-
 def write_files(files_dir):
     """PFX files and the internal root CA the inventory names; returns the PKI team's prod PFX (base64)."""
     sys.path.insert(0, os.path.join(REPO, 'tests'))
@@ -96,7 +73,7 @@ def write_files(files_dir):
     from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
 
     os.makedirs(files_dir, exist_ok=True)
-    root = make_ca('Internal Root CA')
+    root = make_cert('Internal Root CA', days=3650, ca=True)
     with open(os.path.join(files_dir, 'internal-root-ca.pem'), 'wb') as handle:
         handle.write(root[0].public_bytes(serialization.Encoding.PEM))
     for name in ('orders-client-dev', 'orders-client-test', 'partner-client-dev'):
@@ -121,8 +98,9 @@ def extra_vars_file(files_dir):
 def create_apis(env):
     """An `orders` API in each service (no module manages APIs; the SDK creates them as a user would)."""
     for stage in ENVIRONMENTS:
-        subprocess.run([sys.executable, os.path.abspath(__file__), 'create-api', 'rg-apim-' + stage, 'apim-' + stage,
-                        'orders'], env=env, check=True, cwd=REPO)
+        subprocess.run([sys.executable, os.path.join(REPO, 'tests', 'support', 'arm_fixture.py'), 'api',
+                        'rg-apim-' + stage, 'apim-' + stage, 'orders', 'orders', 'https://orders.example.com/api'],
+                       env=env, check=True, cwd=REPO, stdout=subprocess.DEVNULL)
 
 
 def prepare(info, files_dir, collections_root):
@@ -156,26 +134,3 @@ def link_collection(root):
     if not os.path.lexists(link):
         os.symlink(REPO, link)
     return root
-
-
-def main(argv):
-    """create-api RG SERVICE API (credentials from AZURE_*), or write-ca PATH (a root CA, PEM)."""
-    if len(argv) == 2 and argv[0] == 'write-ca':
-        from cryptography.hazmat.primitives import serialization  # pylint: disable=import-outside-toplevel
-
-        with open(argv[1], 'wb') as handle:
-            handle.write(make_ca('Molecule Root CA')[0].public_bytes(serialization.Encoding.PEM))
-        return
-    if len(argv) != 4 or argv[0] != 'create-api':
-        sys.exit('usage: environments.py create-api RESOURCE_GROUP SERVICE API | write-ca PATH')
-    sys.path.insert(0, os.path.join(REPO, 'tests'))
-    from support.arm_fixture import client  # pylint: disable=import-outside-toplevel
-    from azure.mgmt.apimanagement import models  # pylint: disable=import-outside-toplevel
-
-    _command, resource_group, service, api = argv
-    client().api.begin_create_or_update(resource_group, service, api, models.ApiCreateOrUpdateParameter(
-        display_name=api, path=api, protocols=['https'], service_url='https://%s.example.com/api' % api)).result()
-
-
-if __name__ == '__main__':
-    main(sys.argv[1:])

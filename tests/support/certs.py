@@ -14,7 +14,8 @@ from cryptography.x509.oid import NameOID
 PASSWORD = 'Pfx-Pass-w0rd!'
 
 
-def make_cert(common_name, days=365, start_days=-1, issuer=None):
+def make_cert(common_name, days=365, start_days=-1, issuer=None, ca=False):
+    """(certificate, key): self-signed, or signed by `issuer` (a (certificate, key) pair); a CA when `ca`."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
@@ -25,6 +26,12 @@ def make_cert(common_name, days=365, start_days=-1, issuer=None):
                .public_key(key.public_key()).serial_number(x509.random_serial_number())
                .not_valid_before(now + datetime.timedelta(days=start_days))
                .not_valid_after(now + datetime.timedelta(days=days)))
+    if ca:
+        builder = (builder.add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+                   .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False,
+                                                key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                                key_cert_sign=True, crl_sign=True, encipher_only=False,
+                                                decipher_only=False), critical=True))
     cert = builder.sign(issuer_key, hashes.SHA256())
     return cert, key
 
@@ -76,5 +83,16 @@ def write_set(directory):
     return facts
 
 
+def write_ca(path, common_name='Test Root CA'):
+    """A root CA certificate (PEM) at `path`, as a private PKI's root."""
+    cert, _key = make_cert(common_name, days=3650, ca=True)
+    with open(path, 'wb') as handle:
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
+
+
 if __name__ == '__main__':
-    print(json.dumps(write_set(sys.argv[1])))
+    # certs.py DIR: the test set, facts as JSON; certs.py --ca PATH: a root CA certificate.
+    if sys.argv[1] == '--ca':
+        write_ca(sys.argv[2])
+    else:
+        print(json.dumps(write_set(sys.argv[1])))

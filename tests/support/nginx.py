@@ -188,15 +188,9 @@ class MtlsBackend:
         raise RuntimeError("nginx did not start listening in time")
 
     def stop(self, timeout=10):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: fast shutdown of master and workers
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        from sandbox.testing import stop_process
+
+        stop_process(self.proc, timeout)  # SIGTERM: fast shutdown of master and workers
         self.proc = None
 
     def __enter__(self):

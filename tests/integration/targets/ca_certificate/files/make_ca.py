@@ -3,30 +3,19 @@
     python make_ca.py DIR PASSWORD   -> JSON facts (paths, thumbprints) on stdout
 """
 
-import datetime
 import json
 import os
 import sys
 
-from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import BestAvailableEncryption, pkcs12
-from cryptography.x509.oid import NameOID
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '..', '..'))
+from support.certs import make_cert  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def make_ca(common_name, issuer=None):
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.datetime.now(datetime.timezone.utc)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name),
-                      x509.NameAttribute(NameOID.ORGANIZATION_NAME, 'mtls.apim tests')])
-    issuer_name, signer = (issuer[0].subject, issuer[1]) if issuer else (name, key)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(signer, hashes.SHA256()))
-    return cert, key
+    return make_cert(common_name, days=3650, issuer=issuer, ca=True)
 
 
 def main(directory, password):
